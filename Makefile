@@ -1,0 +1,44 @@
+# flowc: the README's commands. Every target that needs the environment goes through `setup`,
+# which is idempotent: it rebuilds .venv only when pyproject.toml changed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test lint typecheck pytest bench clean
+
+setup: $(STAMP) graphviz-binary
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dask,ray,dev]'
+	touch $(STAMP)
+
+graphviz-binary:
+	@command -v dot >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null) \
+	      || echo "warning: could not install graphviz; SVG/PNG output will be unavailable"; \
+	  else echo "note: 'dot' not found; install Graphviz for SVG/PNG output"; fi; }
+
+demo: setup
+	$(BIN)/python -m examples.demo
+
+lint: setup
+	$(BIN)/ruff check flowc tests bench examples
+	$(BIN)/ruff format --check flowc tests bench examples
+
+typecheck: setup
+	$(BIN)/mypy
+
+pytest: setup
+	$(BIN)/python -m pytest -q
+
+test: lint typecheck pytest
+
+bench: setup
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,478 @@
+"""The engine: creates task runs, dispatches them when ready, and moves them through states.
+
+Design note
+-----------
+A run is created with the upstream runs found in its arguments and ``wait_for``. It is
+*dispatched* — its inputs resolved and its call placed on the runner — only when every
+upstream is final (``schedule`` counts them down with done-callbacks). So a worker never blocks
+on another task, a bounded pool cannot deadlock, and the rules are the same on every runner:
+
+* an upstream that did not complete (and is not wrapped in ``allow_failure``) makes the run
+  ``NotReady`` without placing it — and its own downstreams ``NotReady`` in turn;
+* each placement is one *attempt*; its ``Outcome`` decides Completed, a retry (after
+  ``AwaitingRetry``), ``Failed``/``TimedOut`` or ``Crashed``;
+* a timeout is a timer on the engine side: when it fires first, the attempt is settled as
+  timed out and the runner is asked to interrupt the call; the late outcome is ignored.
+
+Attempts are settled exactly once (``_claim``): the outcome callback and the timeout timer
+race, and whichever claims the attempt first decides it. Finalising a run sets its completion
+signal, whose callbacks dispatch downstream runs; ``_finalize`` drains those in a loop rather
+than recursing, so a failure at the head of a long chain does not exhaust the stack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import concurrent.futures
+import functools
+import logging
+import sys
+import threading
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from flowc.exceptions import MissingContextError, TaskRunTimeoutError
+from flowc.runtime import states
+from flowc.runtime.calls import Call, Outcome, RemoteTraceback
+from flowc.runtime.context import flow_run_var, task_run_var
+from flowc.runtime.futures import TaskRunFuture
+from flowc.runtime.inputs import Upstreams, collect_upstreams, resolve_inputs
+from flowc.runtime.states import State
+from flowc.runtime.taskrun import TaskRun
+from flowc.runtime.timers import call_later
+
+if TYPE_CHECKING:
+    from flowc.runtime.flowrun import FlowRun
+    from flowc.runtime.runners.base import TaskRunner
+    from flowc.runtime.tasks import Task
+
+__all__ = ["call_task", "create_run", "schedule", "submit_parameters", "submit_task"]
+
+logger = logging.getLogger("flowc.runtime")
+
+_lock = threading.Lock()
+#: What an async task's own ``asyncio.wait_for`` raises (a distinct class on Python 3.10).
+_TIMEOUT_ERRORS = (TimeoutError, asyncio.TimeoutError)
+_local = threading.local()
+
+
+# --------------------------------------------------------------------------- creating runs
+
+
+def current_run_context(task: Task[..., Any], verb: str) -> tuple[FlowRun, TaskRun | None]:
+    flow_run = flow_run_var.get()
+    if flow_run is None:
+        raise MissingContextError(
+            f"Cannot {verb} task {task.name!r} outside of a flow run: call it inside a "
+            f"function decorated with @flow, or call the task directly to run it now."
+        )
+    return flow_run, task_run_var.get()
+
+
+def caller_site(depth: int) -> tuple[str, int] | None:
+    """The (file, line) of user code ``depth`` frames up, for messages about call sites."""
+    try:
+        frame = sys._getframe(depth + 1)
+    except ValueError:
+        return None
+    return (frame.f_code.co_filename, frame.f_lineno)
+
+
+def create_run(
+    task: Task[..., Any],
+    kind: str,
+    flow_run: FlowRun,
+    parameters: dict[str, Any],
+    wait_for: Iterable[Any] | None,
+    parent: TaskRun | None,
+    site: tuple[str, int] | None,
+    dependencies: Upstreams | None = None,
+) -> TaskRun:
+    """A new pending run, with its upstream edges found and recorded in its flow run."""
+    upstreams = collect_upstreams(parameters, dependencies)
+    wait_runs = collect_upstreams(list(wait_for)) if wait_for else None
+    run = TaskRun(
+        task,
+        kind,
+        flow_run,
+        parameters,
+        upstreams,
+        wait_runs.runs and list(wait_runs.runs.values()) if wait_runs else [],
+        site,
+        parent,
+    )
+    if wait_runs is not None:
+        upstreams.allow(wait_runs.allowed)
+    for upstream in upstreams.runs.values():
+        upstream.has_downstream = True
+    for upstream in run.wait_for:
+        upstream.has_downstream = True
+    if task.task_run_name is not None:
+        run._name = task.render_run_name(parameters)
+    flow_run.add(run)
+    return run
+
+
+def submit_task(
+    task: Task[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], wait_for: Any
+) -> TaskRunFuture[Any]:
+    """``task.submit(...)``: bind, create, schedule; returns at once."""
+    flow_run, parent = current_run_context(task, "submit")
+    parameters = task.bind(args, kwargs)
+    run = create_run(task, "submit", flow_run, parameters, wait_for, parent, caller_site(2))
+    schedule(run, flow_run.runner)
+    return TaskRunFuture(run)
+
+
+def submit_parameters(
+    runner: TaskRunner,
+    task: Task[..., Any],
+    parameters: dict[str, Any],
+    wait_for: Iterable[Any] | None = None,
+    dependencies: Any = None,
+    kind: str = "submit",
+    site: tuple[str, int] | None = None,
+) -> TaskRunFuture[Any]:
+    """Submit already-bound ``parameters`` to ``runner`` (the runner-level API and ``.map``)."""
+    flow_run, parent = current_run_context(task, "submit")
+    run = create_run(task, kind, flow_run, parameters, wait_for, parent, site, dependencies)
+    schedule(run, runner)
+    return TaskRunFuture(run)
+
+
+# --------------------------------------------------------------------------- dispatching
+
+
+def _upstreams_of(run: TaskRun) -> list[TaskRun]:
+    if not run.wait_for:
+        return list(run.upstreams.runs.values())
+    ups = list(run.upstreams.runs.values())
+    for extra in run.wait_for:
+        if extra not in ups:
+            ups.append(extra)
+    return ups
+
+
+def schedule(run: TaskRun, runner: TaskRunner) -> None:
+    """Dispatch ``run`` now if its upstreams are final, else when the last one becomes so."""
+    waiting = [up for up in _upstreams_of(run) if not up.done.done()]
+    if not waiting:
+        _dispatch(run, runner)
+        return
+    run.pending = len(waiting)
+    on_done = functools.partial(_upstream_done, run, runner)
+    for upstream in waiting:
+        upstream.done.add_done_callback(on_done)
+
+
+def _upstream_done(run: TaskRun, runner: TaskRunner, _signal: Any) -> None:
+    with _lock:
+        run.pending -= 1
+        ready = run.pending == 0
+    if ready:
+        _dispatch(run, runner)
+
+
+def _dispatch(run: TaskRun, runner: TaskRunner) -> None:
+    try:
+        blocker = _first_blocking_upstream(run)
+        if blocker is not None:
+            _finalize(
+                run,
+                states.NotReady(
+                    f"Upstream task run '{blocker.id}' did not reach a 'COMPLETED' state."
+                ),
+            )
+            return
+        resolved = (
+            resolve_inputs(run.parameters) if run.upstreams.need_resolution else run.parameters
+        )
+        cache_key = _cache_key(run, resolved)
+        if cache_key is not None:
+            hit = run.flow_run.root.cache_lookup(cache_key) if run.flow_run else None
+            if hit is not None:
+                _finalize(run, states.Cached(data=hit.value, message="Cached result found."))
+                return
+        _attempt(run, runner, resolved, cache_key)
+    except BaseException as exc:  # an engine-side error must still leave the run final
+        logger.exception("flowc could not dispatch task run %s", run.name)
+        _finalize(run, states.Crashed(f"Execution was interrupted by flowc: {exc!r}", data=exc))
+
+
+def _first_blocking_upstream(run: TaskRun) -> TaskRun | None:
+    if not run.upstreams.runs and not run.wait_for:
+        return None
+    allowed = run.upstreams.allowed
+    for upstream in _upstreams_of(run):
+        if not upstream.state.is_completed() and id(upstream) not in allowed:
+            return upstream
+    return None
+
+
+def _cache_key(run: TaskRun, resolved: dict[str, Any]) -> str | None:
+    key_fn = run.task.cache_key_fn
+    if key_fn is None:
+        return None
+    try:
+        key = key_fn(run, resolved)
+    except Exception:
+        logger.exception("cache_key_fn of task %r failed; the run is not cached", run.task.name)
+        return None
+    return None if key is None else f"{run.task.name}:{key}"
+
+
+# --------------------------------------------------------------------------- attempts
+
+
+def _attempt(run: TaskRun, runner: TaskRunner, resolved: dict[str, Any], cache_key: str | None) -> None:
+    run.run_count += 1
+    _Attempt(run, runner, resolved, cache_key, run.run_count).place()
+
+
+class _Attempt:
+    """One placement of a run's call; settled once, by its outcome or by its timeout."""
+
+    __slots__ = ("run", "runner", "resolved", "cache_key", "number", "handle", "timer")
+
+    def __init__(
+        self,
+        run: TaskRun,
+        runner: TaskRunner,
+        resolved: dict[str, Any],
+        cache_key: str | None,
+        number: int,
+    ) -> None:
+        self.run = run
+        self.runner = runner
+        self.resolved = resolved
+        self.cache_key = cache_key
+        self.number = number
+        self.handle: Any = None
+        self.timer: Any = None
+
+    def place(self) -> None:
+        task = self.run.task
+        args, kwargs = task.call_arguments(self.resolved)
+        call = Call(task.fn, args, kwargs, task.timeout_seconds, task.isasync)
+        if task.timeout_seconds is not None:
+            self.timer = call_later(task.timeout_seconds, self.on_timeout)
+        try:
+            self.handle = self.runner.place(self.run, call, self.on_start, self.on_done)
+        except BaseException as exc:  # e.g. an argument that cannot be pickled
+            self.on_done(exc)
+
+    def on_start(self) -> None:
+        run = self.run
+        if run.start is None:
+            run.start = time.time()
+        _set_state(run, states.Running() if self.number == 1 else states.Retrying())
+        _call_hooks(run, run.task.on_running)
+
+    def claim(self) -> bool:
+        """True for the first of (outcome, timeout) to settle this attempt."""
+        run = self.run
+        if self.timer is None:  # no timeout: the outcome is the only contender
+            run.settled = self.number
+            return True
+        with _lock:
+            if run.settled >= self.number:
+                return False
+            run.settled = self.number
+            return True
+
+    def on_timeout(self) -> None:
+        if not self.claim():
+            return
+        seconds = self.run.task.timeout_seconds
+        exc = TaskRunTimeoutError(f"Task run exceeded timeout of {seconds} second(s)")
+        self.runner.note_abandoned()
+        if self.handle is not None:
+            self.runner.interrupt(self.handle, exc)
+        _settle_failure(self, exc, timed_out=True)
+
+    def on_done(self, outcome: Outcome | BaseException) -> None:
+        if not self.claim():
+            return
+        if self.timer is not None:
+            self.timer.cancel()
+        run = self.run
+        if not isinstance(outcome, Outcome):
+            if isinstance(outcome, concurrent.futures.CancelledError):
+                _finalize(run, states.Cancelled("The task run was cancelled before it started."))
+            else:
+                _settle_infrastructure_error(run, outcome)
+            return
+        if run.start is None:
+            run.start = outcome.start
+        if outcome.ok:
+            if self.cache_key is not None and run.flow_run is not None:
+                run.flow_run.root.cache_store(self.cache_key, outcome.value, run.task.cache_expiration)
+            _finalize(run, states.Completed(data=outcome.value))
+            return
+        exc = outcome.value
+        if outcome.traceback and exc.__cause__ is None:
+            exc.__cause__ = RemoteTraceback(outcome.traceback)
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            cause = "an interrupt signal" if isinstance(exc, KeyboardInterrupt) else "Python system exit call"
+            _finalize(run, states.Crashed(f"Execution was aborted by {cause}.", data=exc))
+            return
+        if isinstance(exc, _TIMEOUT_ERRORS) and run.task.timeout_seconds is not None and run.task.isasync:
+            seconds = run.task.timeout_seconds
+            exc = TaskRunTimeoutError(f"Task run exceeded timeout of {seconds} second(s)")
+            _settle_failure(self, exc, timed_out=True)
+            return
+        _settle_failure(self, exc, timed_out=False)
+
+
+def _settle_infrastructure_error(run: TaskRun, exc: BaseException) -> None:
+    from flowc.runtime.runners.errors import CallNotSent
+
+    if isinstance(exc, CallNotSent):
+        _finalize(run, states.Failed(f"Task run encountered an exception {_describe(exc)}", data=exc))
+    else:
+        _finalize(run, states.Crashed(f"Execution was interrupted: {_describe(exc)}", data=exc))
+
+
+def _settle_failure(attempt: _Attempt, exc: BaseException, timed_out: bool) -> None:
+    run = attempt.run
+    task = run.task
+    if timed_out:
+        failed = states.TimedOut(str(exc), data=exc)
+    else:
+        failed = states.Failed(f"Task run encountered an exception {_describe(exc)}", data=exc)
+    if run.run_count <= task.retries and _should_retry(run, failed):
+        delay = task.retry_delay_for(run.run_count)
+        when = "immediately" if not delay else f"in {delay} second(s)"
+        _set_state(run, states.AwaitingRetry(f"Retry {run.run_count}/{task.retries} will start {when}"))
+        if delay:
+            call_later(delay, _retry, attempt)
+        else:
+            _retry(attempt)
+        return
+    _finalize(run, failed)
+
+
+def _retry(previous: _Attempt) -> None:
+    run = previous.run
+    try:
+        _attempt(run, previous.runner, previous.resolved, previous.cache_key)
+    except BaseException as exc:
+        _finalize(run, states.Crashed(f"Execution was interrupted by flowc: {exc!r}", data=exc))
+
+
+def _should_retry(run: TaskRun, failed: State) -> bool:
+    condition = run.task.retry_condition_fn
+    if condition is None:
+        return True
+    try:
+        return bool(condition(run.task, run, failed))
+    except Exception:
+        logger.exception("retry_condition_fn of task %r failed; not retrying", run.task.name)
+        return False
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+# --------------------------------------------------------------------------- states
+
+
+def _set_state(run: TaskRun, state: State) -> None:
+    state._run = run
+    run.state = state
+
+
+def _finalize(run: TaskRun, state: State) -> None:
+    """Make ``state`` the run's final state, call hooks, then release its waiters.
+
+    Releasing a run may dispatch — and so finalise — downstream runs from inside the
+    completion callbacks; those are queued and drained here instead of recursing.
+    """
+    if run.done.done():
+        return
+    _set_state(run, state)
+    run.end = time.time()
+    if state.is_completed():
+        _call_hooks(run, run.task.on_completion)
+    elif state.is_failed():
+        _call_hooks(run, run.task.on_failure)
+    queue: collections.deque[TaskRun] | None = getattr(_local, "queue", None)
+    if queue is not None:
+        queue.append(run)
+        return
+    queue = _local.queue = collections.deque([run])
+    try:
+        while queue:
+            released = queue.popleft()
+            if not released.done.done():
+                released.done.set_result(released.state)
+    finally:
+        _local.queue = None
+
+
+def _call_hooks(run: TaskRun, hooks: list[Any]) -> None:
+    for hook in hooks:
+        try:
+            hook(run.task, run, run.state)
+        except Exception:
+            logger.exception("hook %r of task %r raised; ignored", hook, run.task.name)
+
+
+# --------------------------------------------------------------------------- direct calls
+
+
+def call_task(
+    task: Task[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    wait_for: Any,
+    return_state: bool,
+) -> Any:
+    """``task(...)`` inside a flow or task run: runs now, in this thread, and returns its value."""
+    from flowc.runtime.runners.inline import InlineRunner
+
+    flow_run, parent = current_run_context(task, "call")
+    parameters = task.bind(args, kwargs)
+    run = create_run(task, "call", flow_run, parameters, wait_for, parent, caller_site(2))
+    run.observed = True
+    for upstream in _upstreams_of(run):
+        upstream.done.result()
+    runner = InlineRunner()
+    with runner:
+        schedule(run, runner)
+        state = run.done.result()
+    if return_state:
+        return state
+    return state.result()
+
+
+async def call_task_async(
+    task: Task[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    wait_for: Any,
+    return_state: bool,
+    site: tuple[str, int] | None,
+) -> Any:
+    """``await task(...)`` of an async task in a flow: runs on the flow's own event loop."""
+    import asyncio
+
+    from flowc.runtime.runners.inline import LoopRunner
+
+    flow_run, parent = current_run_context(task, "call")
+    parameters = task.bind(args, kwargs)
+    run = create_run(task, "call", flow_run, parameters, wait_for, parent, site)
+    run.observed = True
+    for upstream in _upstreams_of(run):
+        await asyncio.wrap_future(upstream.done)
+    runner = LoopRunner(asyncio.get_running_loop())
+    with runner:
+        schedule(run, runner)
+        state = await asyncio.wrap_future(run.done)
+    if return_state:
+        return state
+    return state.result()

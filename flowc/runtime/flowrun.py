@@ -1,0 +1,221 @@
+"""Running a flow: one flow run, its runner, its task runs, and its final state.
+
+The final state follows Prefect's rule, from the return value only: futures in it are waited
+for; a returned future or state, or a flat list/tuple/set of them, is aggregated (all
+completed → Completed, any cancelled → Cancelled, else Failed); any other value → Completed,
+even if tasks failed; an exception escaping the body → Failed.
+
+flowc differs from Prefect in one deliberate way: at flow exit it waits for every task run
+the flow created, so no submitted work is lost, and warns naming the call sites of futures
+that were never resolved.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+import uuid
+import warnings
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from flowc.runtime import states
+from flowc.runtime.context import flow_run_var, task_run_var
+from flowc.runtime.futures import TaskRunFuture
+from flowc.runtime.inputs import replace_runs
+from flowc.runtime.states import State
+
+if TYPE_CHECKING:
+    from flowc.runtime.flows import Flow
+    from flowc.runtime.runners.base import TaskRunner
+    from flowc.runtime.taskrun import TaskRun
+
+__all__ = ["FlowRun", "UnresolvedFuturesWarning", "final_state_of"]
+
+
+class UnresolvedFuturesWarning(UserWarning):
+    """A flow finished without resolving some terminal futures (lint rule FC001)."""
+
+
+class FlowRun:
+    """One run of a flow: its parameters, runner, task runs and state."""
+
+    def __init__(
+        self,
+        flow: Flow[Any],
+        parameters: dict[str, Any],
+        parent: FlowRun | None,
+        record: TaskRun | None,
+    ) -> None:
+        self.id = uuid.uuid4()
+        self.flow = flow
+        self.name = flow.name
+        self.parameters = parameters
+        self.parent = parent
+        self.root: FlowRun = parent.root if parent is not None else self
+        #: the task run that stands for this subflow in its parent, if it is one.
+        self.record = record
+        self.run_name = flow.render_run_name(parameters) or f"{flow.name}-{self.id.hex[:6]}"
+        self.runner: TaskRunner = None  # type: ignore[assignment]  # set when entered
+        self.runs: list[TaskRun] = []
+        self.state: State = states.Pending()
+        self.start: float | None = None
+        self.end: float | None = None
+        self.run_count = 0
+        if parent is None:
+            #: every task run of the whole tree of flow runs, in creation order.
+            self.records: list[TaskRun] = []
+            self.flow_runs: list[FlowRun] = []
+            self._cache: dict[str, tuple[Any, float | None]] = {}
+            self._cache_lock = threading.Lock()
+        self.root.flow_runs.append(self)
+
+    def add(self, run: TaskRun) -> None:
+        self.runs.append(run)
+        self.root.records.append(run)
+
+    def cache_lookup(self, key: str) -> Any:
+        with self._cache_lock:
+            entry = self._cache.get(key)
+        if entry is None:
+            return None
+        value, expires = entry
+        if expires is not None and time.time() > expires:
+            return None
+        return _CacheHit(value)
+
+    def cache_store(self, key: str, value: Any, expiration: Any) -> None:
+        expires = time.time() + expiration.total_seconds() if expiration is not None else None
+        with self._cache_lock:
+            self._cache[key] = (value, expires)
+
+    def wait_for_task_runs(self) -> None:
+        """Wait for every task run of this flow run, including those created while waiting."""
+        index = 0
+        while index < len(self.runs):
+            self.runs[index].done.result()
+            index += 1
+
+    def unresolved_runs(self) -> list[TaskRun]:
+        """Submitted or mapped runs nobody waited on, read or passed downstream."""
+        return [
+            run
+            for run in self.runs
+            if run.kind in ("submit", "map") and not run.observed and not run.has_downstream
+        ]
+
+    def __repr__(self) -> str:
+        return f"<FlowRun {self.run_name!r} {self.state}>"
+
+
+class _CacheHit:
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+def warn_unresolved(flow_run: FlowRun) -> None:
+    unresolved = flow_run.unresolved_runs()
+    if not unresolved:
+        return
+    sites: collections.Counter[str] = collections.Counter()
+    for run in unresolved:
+        where = f"{run.site[0]}:{run.site[1]}" if run.site else "<unknown>"
+        sites[f"{where} ({run.task.name})"] += 1
+    listed = ", ".join(f"{site} x{count}" if count > 1 else site for site, count in sites.items())
+    warnings.warn(
+        f"Flow run '{flow_run.run_name}' finished with {len(unresolved)} unresolved future(s); "
+        f"flowc waited for them so no work was lost. Resolve terminal futures by returning "
+        f"them, calling .result() or .wait(), or passing them to wait() (lint rule FC001). "
+        f"Created at: {listed}",
+        UnresolvedFuturesWarning,
+        stacklevel=4,
+    )
+
+
+# --------------------------------------------------------------------------- final state
+
+
+def final_state_of(value: Any) -> tuple[State, Any]:
+    """The flow state its return value implies, and the value with futures made states."""
+    returned_runs: list[TaskRun] = []
+
+    def to_state(run: TaskRun) -> State:
+        run.observed = True
+        returned_runs.append(run)
+        return run.done.result()
+
+    converted = replace_runs(value, to_state)
+    if isinstance(value, State) and value._run is None:
+        return value, value.data if value.is_completed() else value
+    if isinstance(value, (TaskRunFuture, State)):
+        group: list[State] | None = [converted]
+    elif type(value) in (list, tuple, set) and all(
+        isinstance(item, (TaskRunFuture, State)) for item in value
+    ):
+        group = list(converted)
+    else:
+        group = None
+    if group is None:
+        return states.Completed(data=converted), converted
+    return _aggregate(group, converted), converted
+
+
+def _aggregate(group: list[State], converted: Any) -> State:
+    total = len(group)
+    if all(state.is_completed() for state in group):
+        return states.Completed("All states completed.", data=converted)
+    cancelled = sum(state.is_cancelled() for state in group)
+    if cancelled:
+        return states.Cancelled(f"{cancelled}/{total} states cancelled.", data=group)
+    failed = sum(state.is_failed() or state.is_crashed() for state in group)
+    if failed:
+        return states.Failed(f"{failed}/{total} states failed.", data=group)
+    not_final = sum(not state.is_final() for state in group)
+    return states.Failed(f"{not_final}/{total} states are not final.", data=group)
+
+
+# --------------------------------------------------------------------------- running bodies
+
+
+def run_body(flow_run: FlowRun, call: Callable[[], Any]) -> State:
+    """Run the flow body once; turn its return value or exception into the flow's state."""
+    try:
+        value = call()
+    except (KeyboardInterrupt, SystemExit) as exc:
+        flow_run.state = states.Crashed("Execution was aborted by an interrupt signal.", data=exc)
+        raise
+    except BaseException as exc:
+        return _exception_state(exc)
+    return final_state_of(value)[0]
+
+
+def _exception_state(exc: BaseException) -> State:
+    text = str(exc)
+    described = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    from flowc.exceptions import TaskRunTimeoutError
+
+    if isinstance(exc, TaskRunTimeoutError):
+        return states.TimedOut(str(exc), data=exc)
+    return states.Failed(f"Flow run encountered an exception: {described}", data=exc)
+
+
+def returned_value(state: State, return_state: bool) -> Any:
+    """What calling the flow gives back: the state, the value, or the raised exception."""
+    if return_state:
+        return state
+    if state.is_completed():
+        return state.data
+    raise state.exception()
+
+
+def enter_context(flow_run: FlowRun) -> tuple[Any, Any]:
+    return flow_run_var.set(flow_run), task_run_var.set(None)
+
+
+def exit_context(tokens: tuple[Any, Any]) -> None:
+    flow_token, task_token = tokens
+    task_run_var.reset(task_token)
+    flow_run_var.reset(flow_token)

@@ -1,0 +1,202 @@
+"""Finding futures inside a task's arguments, and replacing them by their results.
+
+Prefect resolves a future wherever it sits in an argument: directly, or nested in lists,
+tuples (named tuples rebuilt), sets, dicts (keys and values), dataclasses and pydantic models,
+to any depth. Each future found is an upstream of the new run. ``quote`` hides a value from
+both; ``allow_failure`` lets a failed upstream through as its exception; a ``State`` counts as
+the future of the run it belongs to.
+
+Both walks share one traversal (:func:`_visit`) so that what is found and what is replaced can
+never disagree. Atomic values are checked first because they are what most arguments are.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from flowc.runtime.annotations import BaseAnnotation, allow_failure, quote
+from flowc.runtime.futures import TaskRunFuture
+from flowc.runtime.states import State
+
+if TYPE_CHECKING:
+    from flowc.runtime.taskrun import TaskRun
+
+__all__ = ["Upstreams", "collect_upstreams", "replace_runs", "resolve_inputs"]
+
+_ATOMIC = frozenset({int, float, str, bytes, bool, type(None), complex, range})
+
+
+class Upstreams:
+    """The upstream task runs found in a set of arguments, in first-seen order."""
+
+    __slots__ = ("runs", "allowed", "annotated")
+
+    def __init__(self) -> None:
+        self.runs: dict[int, TaskRun] = {}
+        #: ids of runs wrapped in ``allow_failure``: a failure there does not block.
+        self.allowed: frozenset[int] | set[int] = _NONE_ALLOWED
+        #: whether an annotation was seen, so the arguments need unwrapping even without runs.
+        self.annotated = False
+
+    def add(self, run: TaskRun, allowed: bool) -> None:
+        self.runs.setdefault(id(run), run)
+        if allowed:
+            if not isinstance(self.allowed, set):
+                self.allowed = set()
+            self.allowed.add(id(run))
+
+    def allow(self, ids: frozenset[int] | set[int]) -> None:
+        if ids:
+            self.allowed = set(self.allowed) | ids
+
+    @property
+    def need_resolution(self) -> bool:
+        """False when the arguments can be passed exactly as given (the common case)."""
+        return bool(self.runs) or self.annotated
+
+
+_NONE_ALLOWED: frozenset[int] = frozenset()
+
+
+def _run_of(value: Any) -> TaskRun | None:
+    """The task run a future or an engine-made State stands for, else None."""
+    if isinstance(value, TaskRunFuture):
+        return value._run
+    if isinstance(value, State):
+        return value._run  # type: ignore[no-any-return]
+    return None
+
+
+def collect_upstreams(values: Any, into: Upstreams | None = None) -> Upstreams:
+    """Every task run whose future or state appears in ``values``, however nested."""
+    found = into if into is not None else Upstreams()
+    if type(values) is dict:
+        # Parameters by name: skip the walk entirely when every value is atomic.
+        items = [v for v in values.values() if type(v) not in _ATOMIC]
+        if not items:
+            return found
+        values = items
+
+    def on_run(run: TaskRun, value: Any, allowed: bool) -> Any:
+        found.add(run, allowed)
+        return value
+
+    _visit(values, on_run, False, set(), rebuild=False, found=found)
+    return found
+
+
+def resolve_inputs(values: Any) -> Any:
+    """``values`` with every future and run state replaced by its result.
+
+    Callers guarantee each upstream is final (ready-only dispatch). A failed upstream reaches
+    here only under ``allow_failure``, and is replaced by its exception.
+    """
+
+    def on_run(run: TaskRun, value: Any, allowed: bool) -> Any:
+        state = run.state
+        if state.is_completed():
+            return state.data
+        return state.exception()
+
+    return _visit(values, on_run, False, set(), rebuild=True)
+
+
+def replace_runs(values: Any, replace: Callable[[TaskRun], Any]) -> Any:
+    """``values`` with every future and run state replaced by ``replace(run)``."""
+    return _visit(values, lambda run, _value, _allowed: replace(run), False, set(), rebuild=True)
+
+
+_OnRun = Callable[["TaskRun", Any, bool], Any]
+
+
+def _visit(
+    value: Any,
+    on_run: _OnRun,
+    allowed: bool,
+    seen: set[int],
+    rebuild: bool,
+    found: Upstreams | None = None,
+) -> Any:
+    kind = type(value)
+    if kind in _ATOMIC:
+        return value
+    run = _run_of(value)
+    if run is not None:
+        return on_run(run, value, allowed)
+    if isinstance(value, BaseAnnotation):
+        if found is not None:
+            found.annotated = True
+        if isinstance(value, quote):
+            return value.value if rebuild else value
+        allow = allowed or isinstance(value, allow_failure)
+        inner = _visit(value.value, on_run, allow, seen, rebuild, found)
+        return inner if rebuild else value
+    if id(value) in seen:
+        return value
+    if kind is list or kind is tuple or kind is set or kind is frozenset or kind is dict:
+        pass
+    elif not isinstance(value, (list, tuple, set, frozenset, dict)) and not _is_record(value):
+        return value
+    seen.add(id(value))
+    try:
+        return _visit_container(value, on_run, allowed, seen, rebuild, found)
+    finally:
+        seen.discard(id(value))
+
+
+def _is_record(value: Any) -> bool:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return True
+    return hasattr(type(value), "model_fields") and hasattr(value, "model_dump")
+
+
+def _visit_container(
+    value: Any,
+    on_run: _OnRun,
+    allowed: bool,
+    seen: set[int],
+    rebuild: bool,
+    found: Upstreams | None,
+) -> Any:
+    def visit(item: Any) -> Any:
+        return _visit(item, on_run, allowed, seen, rebuild, found)
+
+    if isinstance(value, dict):
+        items = [(visit(k), visit(v)) for k, v in value.items()]
+        if not rebuild:
+            return value
+        if type(value) is dict:
+            return dict(items)
+        try:
+            return type(value)(items)
+        except TypeError:
+            return dict(items)
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = [visit(item) for item in value]
+        if not rebuild:
+            return value
+        if type(value) in (list, tuple, set, frozenset):
+            return type(value)(items)
+        if isinstance(value, tuple) and hasattr(value, "_fields"):
+            return type(value)(*items)
+        try:
+            return type(value)(items)
+        except TypeError:
+            return items
+    if dataclasses.is_dataclass(value):
+        fields = [f for f in dataclasses.fields(value) if f.init]
+        values = {f.name: visit(getattr(value, f.name)) for f in fields}
+        if not rebuild:
+            return value
+        try:
+            return dataclasses.replace(value, **values)  # type: ignore[type-var]
+        except (TypeError, ValueError):
+            return value
+    # A pydantic model: rebuild without re-validating, keeping the field values we resolved.
+    names = list(type(value).model_fields)
+    values = {name: visit(getattr(value, name)) for name in names}
+    if not rebuild:
+        return value
+    return type(value).model_construct(**values)

@@ -1,0 +1,1 @@
+"""Task runners: where task calls are placed (threads, processes, Dask, Ray)."""

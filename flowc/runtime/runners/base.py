@@ -1,0 +1,144 @@
+"""The contract every task runner meets, and nothing more.
+
+The engine owns states, retries, timeouts, input resolution and callbacks. A runner only
+*places* a call somewhere — a thread, a process, a Dask or Ray worker — and hands back a
+``concurrent.futures.Future`` of its :class:`~flowc.runtime.calls.Outcome`. That keeps every
+backend small and makes the same failure semantics hold on all of them.
+
+``submit`` and ``map`` are here too, with Prefect's signatures, for code that drives a runner
+directly; they go through the engine like ``Task.submit`` does.
+"""
+
+from __future__ import annotations
+
+import abc
+import concurrent.futures
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from flowc.runtime.calls import Call, Outcome
+
+if TYPE_CHECKING:
+    from flowc.runtime.futures import TaskRunFuture, TaskRunFutureList
+    from flowc.runtime.taskrun import TaskRun
+    from flowc.runtime.tasks import Task
+
+__all__ = ["OnDone", "OnStart", "TaskRunner", "deliver"]
+
+RunnerT = TypeVar("RunnerT", bound="TaskRunner")
+OnStart = Callable[[], None]
+OnDone = Callable[["Outcome | BaseException"], None]
+
+
+def deliver(future: concurrent.futures.Future[Outcome], on_done: OnDone) -> None:
+    """Hand a runner future's outcome (or failure to run) to ``on_done`` when it settles."""
+
+    def settle(done: concurrent.futures.Future[Outcome]) -> None:
+        if done.cancelled():
+            on_done(concurrent.futures.CancelledError())
+            return
+        error = done.exception()
+        on_done(error if error is not None else done.result())
+
+    future.add_done_callback(settle)
+
+
+class TaskRunner(abc.ABC):
+    """Places task calls on workers. Enter it (``with runner:``) before placing anything.
+
+    The object given to ``@flow(task_runner=...)`` is a template: each flow run enters its
+    own :meth:`duplicate`, so two runs of a flow never share a pool.
+    """
+
+    #: True when calls run in this process, so they can see the flow run's context and a
+    #: stuck thread can be interrupted; False for process, Dask and Ray workers.
+    in_process: bool = True
+
+    def __init__(self) -> None:
+        self._started = False
+        self._abandoned = 0
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__.lower().replace("taskrunner", "")
+
+    @abc.abstractmethod
+    def duplicate(self: RunnerT) -> RunnerT:
+        """A fresh, unstarted runner with the same configuration."""
+
+    @abc.abstractmethod
+    def _start(self) -> None:
+        """Acquire workers (pools, clusters)."""
+
+    @abc.abstractmethod
+    def _shutdown(self, abandon_running: bool) -> None:
+        """Release what :meth:`_start` acquired; never wait on calls abandoned by timeouts."""
+
+    @abc.abstractmethod
+    def _place(self, run: TaskRun, call: Call, on_start: OnStart, on_done: OnDone) -> Any:
+        """Start ``call`` somewhere and return a handle for :meth:`interrupt`.
+
+        ``on_start()`` must run when (or before) the call begins; ``on_done`` must be called
+        once, with the call's :class:`Outcome`, or with the exception that kept the runner
+        from running it (a dead worker, an argument that does not pickle).
+        """
+
+    def place(self, run: TaskRun, call: Call, on_start: OnStart, on_done: OnDone) -> Any:
+        if not self._started:
+            raise RuntimeError(
+                f"The task runner {type(self).__name__} must be started (entered with `with`) "
+                "before work is submitted to it."
+            )
+        return self._place(run, call, on_start, on_done)
+
+    def interrupt(self, handle: Any, exc: BaseException) -> None:
+        """Try to stop a placed call that outlived its timeout. Best effort by default."""
+        if isinstance(handle, concurrent.futures.Future):
+            handle.cancel()
+
+    @property
+    def started(self) -> bool:
+        return self._started
+
+    def __enter__(self: RunnerT) -> RunnerT:
+        if self._started:
+            raise RuntimeError(f"{type(self).__name__} is already started")
+        self._start()
+        self._started = True
+        self._abandoned = 0
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            self._shutdown(abandon_running=self._abandoned > 0)
+        finally:
+            self._started = False
+
+    def note_abandoned(self) -> None:
+        """A placed call was given up on (timeout): shutdown must not wait for it."""
+        self._abandoned += 1
+
+    # Prefect's runner API, for code that drives a runner directly.
+    def submit(
+        self,
+        task: Task[..., Any],
+        parameters: dict[str, Any],
+        wait_for: Iterable[Any] | None = None,
+        dependencies: dict[str, set[Any]] | None = None,
+    ) -> TaskRunFuture[Any]:
+        from flowc.runtime import engine
+
+        return engine.submit_parameters(self, task, parameters, wait_for, dependencies)
+
+    def map(
+        self,
+        task: Task[..., Any],
+        parameters: dict[str, Any],
+        wait_for: Iterable[Any] | None = None,
+    ) -> TaskRunFutureList:
+        from flowc.runtime import mapping
+
+        return mapping.map_parameters(self, task, parameters, wait_for)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"

@@ -1,0 +1,143 @@
+"""Runs task calls on a pool of threads in this process: the default runner.
+
+Because the engine dispatches a run only once its upstreams are final, no worker ever waits
+on another, so a bounded pool cannot deadlock on dependencies (Prefect's default pool is
+unbounded for that reason).
+
+The pool is a queue and some threads rather than a ``ThreadPoolExecutor``: the engine already
+gives each run a completion signal, and a second ``Future`` per call (with its lock and
+condition) would double the cost of a trivial task.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import queue
+import threading
+from typing import TYPE_CHECKING, Any
+
+from flowc.runtime.calls import Call, Outcome, run_call
+from flowc.runtime.context import flow_run_var, task_run_var
+from flowc.runtime.runners.base import OnDone, OnStart, TaskRunner
+
+if TYPE_CHECKING:
+    from flowc.runtime.taskrun import TaskRun
+
+__all__ = ["Placed", "ThreadPoolTaskRunner", "raise_in_thread", "run_in_context"]
+
+
+class Placed:
+    """One placed call on a thread: enough to skip it if cancelled, or interrupt it."""
+
+    __slots__ = ("run", "call", "on_start", "on_done", "thread", "cancelled")
+
+    def __init__(self, run: TaskRun, call: Call, on_start: OnStart, on_done: OnDone) -> None:
+        self.run = run
+        self.call = call
+        self.on_start = on_start
+        self.on_done = on_done
+        self.thread: int | None = None
+        self.cancelled = False
+
+    def execute(self) -> None:
+        if self.cancelled:
+            return
+        if self.call.timeout is None:
+            self.on_done(run_in_context(self.run, self.call, self.on_start))
+            return
+        # Interruptible: ``interrupt`` may only target this thread while the call runs.
+        with _interrupt_lock:
+            self.thread = threading.get_ident()
+        outcome = run_in_context(self.run, self.call, self.on_start)
+        with _interrupt_lock:
+            self.thread = None
+        self.on_done(outcome)
+
+
+_interrupt_lock = threading.Lock()
+
+
+class ThreadPoolTaskRunner(TaskRunner):
+    """Task calls on up to ``max_workers`` threads (default: ``min(32, cpu_count + 4)``)."""
+
+    def __init__(self, max_workers: int | None = None) -> None:
+        super().__init__()
+        if max_workers is not None and max_workers < 1:
+            raise ValueError(f"max_workers must be at least 1, got {max_workers}")
+        self.max_workers = max_workers
+        self._queue: queue.SimpleQueue[Placed | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._limit = 0
+
+    def duplicate(self) -> ThreadPoolTaskRunner:
+        return type(self)(max_workers=self.max_workers)
+
+    def _start(self) -> None:
+        self._limit = self.max_workers or min(32, (os.cpu_count() or 1) + 4)
+        self._queue = queue.SimpleQueue()
+        self._threads = []
+
+    def _shutdown(self, abandon_running: bool) -> None:
+        for _ in self._threads:
+            self._queue.put(None)
+        if not abandon_running:
+            for thread in self._threads:
+                thread.join()
+        self._threads = []
+
+    def _place(self, run: TaskRun, call: Call, on_start: OnStart, on_done: OnDone) -> Placed:
+        placed = Placed(run, call, on_start, on_done)
+        self._queue.put(placed)
+        if len(self._threads) < self._limit:
+            self._add_thread()
+        return placed
+
+    def _add_thread(self) -> None:
+        thread = threading.Thread(
+            target=_worker, args=(self._queue,), name=f"flowc-task-{len(self._threads)}", daemon=True
+        )
+        thread.start()
+        self._threads.append(thread)
+
+    def interrupt(self, handle: Any, exc: BaseException) -> None:
+        """Raise ``exc``'s type in the thread running the call, at its next bytecode.
+
+        Code blocked inside C (a long ``time.sleep``) sees it only when that returns; the
+        engine has already moved the run on, and its thread is not waited for at shutdown.
+        """
+        with _interrupt_lock:
+            handle.cancelled = True
+            if handle.thread is not None:
+                raise_in_thread(handle.thread, type(exc))
+
+    def __repr__(self) -> str:
+        return f"ThreadPoolTaskRunner(max_workers={self.max_workers})"
+
+
+def _worker(work: queue.SimpleQueue[Placed | None]) -> None:
+    while True:
+        placed = work.get()
+        if placed is None:
+            return
+        try:
+            placed.execute()
+        except BaseException:  # an interrupt that landed after the call returned
+            continue
+
+
+def raise_in_thread(ident: int, exc_type: type[BaseException]) -> None:
+    """Ask CPython to raise ``exc_type`` in thread ``ident`` at its next bytecode."""
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(exc_type))
+
+
+def run_in_context(run: TaskRun, call: Call, on_start: OnStart) -> Outcome:
+    """Execute a call in this process with the flow and task run set as the current context."""
+    flow_token = flow_run_var.set(run.flow_run)
+    task_token = task_run_var.set(run)
+    try:
+        on_start()
+        return run_call(call.fn, call.args, call.kwargs, call.timeout, False, call.is_async)
+    finally:
+        task_run_var.reset(task_token)
+        flow_run_var.reset(flow_token)

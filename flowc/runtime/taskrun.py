@@ -1,0 +1,123 @@
+"""The record of one task run: what it runs, what it waits on, where it stands.
+
+A ``TaskRun`` is data plus one completion signal (a ``concurrent.futures.Future`` that is set
+with the final state). The engine moves it through its states; futures, ``wait`` and
+``as_completed`` read it. It carries only what a run report and the engine need, in slots,
+because a flow may hold hundreds of thousands of them.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import random
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from flowc.runtime.states import State, StateType
+
+if TYPE_CHECKING:
+    from flowc.runtime.flowrun import FlowRun
+    from flowc.runtime.inputs import Upstreams
+    from flowc.runtime.tasks import Task
+
+__all__ = ["TaskRun"]
+
+
+class TaskRun:
+    __slots__ = (
+        "_id",
+        "task",
+        "kind",
+        "flow_run",
+        "parent",
+        "parameters",
+        "upstreams",
+        "wait_for",
+        "state",
+        "run_count",
+        "start",
+        "end",
+        "done",
+        "site",
+        "observed",
+        "has_downstream",
+        "pending",
+        "settled",
+        "_name",
+        "__weakref__",
+    )
+
+    def __init__(
+        self,
+        task: Task,
+        kind: str,
+        flow_run: FlowRun | None,
+        parameters: dict[str, Any],
+        upstreams: Upstreams,
+        wait_for: list[TaskRun],
+        site: tuple[str, int] | None,
+        parent: TaskRun | None = None,
+        name: str | None = None,
+    ) -> None:
+        self._id: uuid.UUID | None = None
+        self.task = task
+        #: how the run was created: "submit", "map", "call" (direct call) or "subflow".
+        self.kind = kind
+        self.flow_run = flow_run
+        self.parent = parent
+        self.parameters = parameters
+        self.upstreams = upstreams
+        self.wait_for = wait_for
+        self.state: State = _pending_state(self)
+        self.run_count = 0
+        self.start: float | None = None
+        self.end: float | None = None
+        self.done: concurrent.futures.Future[State] = concurrent.futures.Future()
+        self.site = site
+        #: set once user code waited on or took the result of this run (or of a downstream).
+        self.observed = False
+        self.has_downstream = False
+        self.pending = 0
+        #: the last attempt whose outcome (or timeout) has been decided.
+        self.settled = 0
+        self._name = name
+
+    @property
+    def id(self) -> uuid.UUID:
+        """A random (version 4) UUID, made on first use: most runs are never asked for one."""
+        if self._id is None:
+            self._id = uuid.UUID(int=_random_bits(128), version=4)
+        return self._id
+
+    @property
+    def name(self) -> str:
+        """The run's name: ``task_run_name`` rendered, else the task name and a short id."""
+        if self._name is None:
+            self._name = f"{self.task.name}-{self.id.hex[:3]}"
+        return self._name
+
+    @property
+    def task_name(self) -> str:
+        return self.task.name
+
+    @property
+    def flow_name(self) -> str | None:
+        return self.flow_run.name if self.flow_run is not None else None
+
+    def is_final(self) -> bool:
+        return self.done.done()
+
+    def __repr__(self) -> str:
+        return f"<TaskRun {self.name!r} {self.state}>"
+
+
+#: Run ids come from a PRNG seeded from the OS once: ``uuid4()`` reads ``os.urandom`` on
+#: every call, a system call that costs more than the rest of a submit on some kernels.
+_random_bits = random.Random(os.urandom(32)).getrandbits
+
+
+def _pending_state(run: TaskRun) -> State:
+    state = State(StateType.PENDING)
+    state._run = run
+    return state

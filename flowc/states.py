@@ -1,0 +1,41 @@
+"""States and their constructors, at Prefect's import path."""
+
+from flowc.runtime.states import (
+    AwaitingRetry,
+    Cached,
+    Cancelled,
+    Cancelling,
+    Completed,
+    Crashed,
+    Failed,
+    Late,
+    NotReady,
+    Paused,
+    Pending,
+    Retrying,
+    Running,
+    Scheduled,
+    State,
+    StateType,
+    TimedOut,
+)
+
+__all__ = [
+    "AwaitingRetry",
+    "Cached",
+    "Cancelled",
+    "Cancelling",
+    "Completed",
+    "Crashed",
+    "Failed",
+    "Late",
+    "NotReady",
+    "Paused",
+    "Pending",
+    "Retrying",
+    "Running",
+    "Scheduled",
+    "State",
+    "StateType",
+    "TimedOut",
+]

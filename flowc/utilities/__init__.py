@@ -1,0 +1,1 @@
+"""Utilities at Prefect's import paths."""
