@@ -11,6 +11,7 @@ Everything here is importable without pulling in libcst, Dask or Ray.
 
 from __future__ import annotations
 
+from flowc.logging import get_run_logger
 from flowc.runtime.annotations import allow_failure, quote, unmapped
 from flowc.runtime.flows import Flow, flow
 from flowc.runtime.futures import PrefectFuture, PrefectFutureList, as_completed, wait
@@ -32,6 +33,7 @@ __all__ = [
     "as_completed",
     "capture",
     "flow",
+    "get_run_logger",
     "quote",
     "tags",
     "task",

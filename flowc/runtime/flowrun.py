@@ -70,6 +70,10 @@ class FlowRun:
             self._cache: dict[str, tuple[Any, float | None]] = {}
             self._cache_lock = threading.Lock()
         self.root.flow_runs.append(self)
+        if parent is None:
+            from flowc.runtime.report import notify_started
+
+            notify_started(self)
 
     def add(self, run: TaskRun) -> None:
         self.runs.append(run)

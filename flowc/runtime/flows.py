@@ -7,11 +7,13 @@ enters its own copy of its runner.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import copy
 import inspect
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar, overload
 
 from flowc.exceptions import ParameterTypeError, UpstreamTaskError
@@ -31,9 +33,26 @@ from flowc.runtime.runners.threads import ThreadPoolTaskRunner, raise_in_thread
 from flowc.runtime.states import State
 from flowc.runtime.tasks import Task
 
-__all__ = ["Flow", "flow"]
+__all__ = ["Flow", "flow", "use_task_runner"]
 
 R = TypeVar("R")
+
+_runner_override: contextvars.ContextVar[TaskRunner | None] = contextvars.ContextVar(
+    "flowc_runner_override", default=None
+)
+
+
+@contextlib.contextmanager
+def use_task_runner(runner: TaskRunner | None) -> Iterator[None]:
+    """Run every flow called inside the block on (a duplicate of) ``runner``.
+
+    ``flowc run --runner`` uses this to override what the flow's decorator says.
+    """
+    token = _runner_override.set(runner)
+    try:
+        yield
+    finally:
+        _runner_override.reset(token)
 
 
 class Flow(Generic[R]):
@@ -235,7 +254,7 @@ class Flow(Generic[R]):
 
     def _execute(self, flow_run: FlowRun, call: Callable[[], Any]) -> State:
         """Enter a fresh runner, run the body (with retries), wait for every task run."""
-        flow_run.runner = self.task_runner.duplicate()
+        flow_run.runner = (_runner_override.get() or self.task_runner).duplicate()
         flow_run.start = time.time()
         state: State = states.Pending()
         with flow_run.runner:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from flowc.runtime.states import State
     from flowc.runtime.taskrun import TaskRun
 
-__all__ = ["RunCapture", "SCHEMA", "build_report", "capture", "notify_finished"]
+__all__ = ["SCHEMA", "RunCapture", "build_report", "capture", "notify_finished", "notify_started"]
 
 SCHEMA = "flowc.run/1"
 
@@ -27,10 +27,13 @@ _captures_lock = threading.Lock()
 
 
 class RunCapture:
-    """The top-level flow runs that finished while this capture was active, in order."""
+    """The top-level flow runs that started and finished while this capture was active."""
 
     def __init__(self) -> None:
+        #: finished top-level flow runs, in the order they finished.
         self.flow_runs: list[FlowRun] = []
+        #: top-level flow runs that started, in order (running ones included).
+        self.started: list[FlowRun] = []
 
     @property
     def last(self) -> FlowRun:
@@ -53,6 +56,13 @@ def capture() -> Iterator[RunCapture]:
     finally:
         with _captures_lock:
             _captures.remove(recorder)
+
+
+def notify_started(flow_run: FlowRun) -> None:
+    with _captures_lock:
+        recorders = list(_captures)
+    for recorder in recorders:
+        recorder.started.append(flow_run)
 
 
 def notify_finished(flow_run: FlowRun) -> None:
