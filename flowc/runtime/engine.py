@@ -91,7 +91,7 @@ def create_run(
     dependencies: Upstreams | None = None,
 ) -> TaskRun:
     """A new pending run, with its upstream edges found and recorded in its flow run."""
-    upstreams = collect_upstreams(parameters, dependencies)
+    upstreams = collect_upstreams(parameters, dependencies.copy() if dependencies else None)
     wait_runs = collect_upstreams(list(wait_for)) if wait_for else None
     run = TaskRun(
         task,

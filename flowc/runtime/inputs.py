@@ -47,6 +47,17 @@ class Upstreams:
                 self.allowed = set()
             self.allowed.add(id(run))
 
+    def copy(self) -> Upstreams:
+        """A separate set to add to (``.map`` children share their parent's dependencies)."""
+        twin = Upstreams()
+        twin.runs = dict(self.runs)
+        twin.allowed = set(self.allowed) if self.allowed else _NONE_ALLOWED
+        twin.annotated = self.annotated
+        return twin
+
+    def __bool__(self) -> bool:
+        return bool(self.runs) or self.annotated
+
     def allow(self, ids: frozenset[int] | set[int]) -> None:
         if ids:
             self.allowed = set(self.allowed) | ids

@@ -157,6 +157,11 @@ class State:
         data = self.data
         if isinstance(data, BaseException):
             return data
+        if not self.is_final():
+            return UnfinishedRun(
+                f"Run is in {self.type.value} state, its result is not available."
+                + (f" {self.message}" if self.message else "")
+            )
         if isinstance(data, State):
             return data.exception()
         if isinstance(data, (list, tuple)):

@@ -69,6 +69,7 @@ class ThreadPoolTaskRunner(TaskRunner):
         self._queue: queue.SimpleQueue[Placed | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._limit = 0
+        self._spawn_lock = threading.Lock()
 
     def duplicate(self) -> ThreadPoolTaskRunner:
         return type(self)(max_workers=self.max_workers)
@@ -79,12 +80,14 @@ class ThreadPoolTaskRunner(TaskRunner):
         self._threads = []
 
     def _shutdown(self, abandon_running: bool) -> None:
-        for _ in self._threads:
+        with self._spawn_lock:
+            threads, self._threads = self._threads, []
+            self._limit = 0  # a late placement must not start a thread nobody will stop
+        for _ in threads:
             self._queue.put(None)
         if not abandon_running:
-            for thread in self._threads:
+            for thread in threads:
                 thread.join()
-        self._threads = []
 
     def _place(self, run: TaskRun, call: Call, on_start: OnStart, on_done: OnDone) -> Placed:
         placed = Placed(run, call, on_start, on_done)
@@ -94,11 +97,19 @@ class ThreadPoolTaskRunner(TaskRunner):
         return placed
 
     def _add_thread(self) -> None:
-        thread = threading.Thread(
-            target=_worker, args=(self._queue,), name=f"flowc-task-{len(self._threads)}", daemon=True
-        )
+        # Placements come from the flow's thread and from workers (retries, downstream runs
+        # released by a finishing task), so deciding to start a thread must be atomic.
+        with self._spawn_lock:
+            if len(self._threads) >= self._limit:
+                return
+            thread = threading.Thread(
+                target=_worker,
+                args=(self._queue,),
+                name=f"flowc-task-{len(self._threads)}",
+                daemon=True,
+            )
+            self._threads.append(thread)
         thread.start()
-        self._threads.append(thread)
 
     def interrupt(self, handle: Any, exc: BaseException) -> None:
         """Raise ``exc``'s type in the thread running the call, at its next bytecode.

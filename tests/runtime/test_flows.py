@@ -1,0 +1,320 @@
+"""Flow runs: the final state from the return value, subflows, async flows, options."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import warnings
+
+import pytest
+
+from flowc import capture, flow, task
+from flowc.exceptions import ParameterTypeError, UnfinishedRun
+from flowc.runtime.flowrun import UnresolvedFuturesWarning
+from flowc.states import Completed, Failed, State
+
+
+@task
+def ok(x=1):
+    return x
+
+
+@task
+def fail(message="boom"):
+    raise ValueError(message)
+
+
+def test_returned_future_is_waited_and_becomes_a_state_in_the_return_value():
+    @flow
+    def f():
+        return ok.submit(5)
+
+    state = f()
+    assert isinstance(state, State) and state.is_completed() and state.result() == 5
+
+
+def test_all_completed_futures_aggregate_to_completed():
+    @flow
+    def f():
+        return [ok.submit(1), ok.submit(2)]
+
+    state = f(return_state=True)
+    assert state.is_completed() and state.message == "All states completed."
+    assert [s.result() for s in state.result()] == [1, 2]
+
+
+def test_any_failed_future_in_flat_list_fails_the_flow_with_counts():
+    @flow
+    def f():
+        return (ok.submit(), fail.submit(), fail.submit())
+
+    state = f(return_state=True)
+    assert state.is_failed() and state.message == "2/3 states failed."
+
+
+def test_failed_flow_raises_the_exception_that_failed_it():
+    @flow
+    def f():
+        return [ok.submit(), fail.submit("first failure")]
+
+    with pytest.raises(ValueError, match="first failure"):
+        f()
+
+
+def test_not_ready_upstream_fails_flow_with_unfinished_run_naming_it():
+    @flow
+    def f():
+        return ok.submit(fail.submit())
+
+    state = f(return_state=True)
+    assert state.is_failed() and state.message == "1/1 states are not final."
+    with pytest.raises(UnfinishedRun, match="Upstream task run '.*' did not reach"):
+        f()
+
+
+def test_other_return_values_complete_even_if_tasks_failed():
+    @flow
+    def returns_dict():
+        return {"bad": fail.submit()}
+
+    @flow
+    def returns_nested_list():
+        return [[fail.submit()]]
+
+    @flow
+    def returns_mixed():
+        return [fail.submit(), 3]
+
+    @flow
+    def returns_none():
+        fail.submit().wait()
+
+    for f in (returns_dict, returns_nested_list, returns_mixed, returns_none):
+        assert f(return_state=True).is_completed(), f.name
+    assert returns_dict()["bad"].is_failed()
+
+
+def test_exception_escaping_the_body_fails_the_flow():
+    @flow
+    def f():
+        raise RuntimeError("body broke")
+
+    state = f(return_state=True)
+    assert state.is_failed()
+    assert state.message == "Flow run encountered an exception: RuntimeError: body broke"
+    with pytest.raises(RuntimeError, match="body broke"):
+        f()
+
+
+def test_manual_state_returned_is_the_flow_state():
+    @flow
+    def completes():
+        return Completed(message="done by hand", data=7)
+
+    @flow
+    def fails():
+        return Failed(message="failed by hand")
+
+    assert completes(return_state=True).message == "done by hand"
+    assert completes() == 7
+    assert fails(return_state=True).message == "failed by hand"
+
+
+def test_unresolved_futures_are_waited_at_flow_exit_with_a_warning_naming_sites():
+    finished = []
+
+    @task
+    def slow():
+        time.sleep(0.2)
+        finished.append(True)
+
+    @flow
+    def f():
+        slow.submit()
+
+    with pytest.warns(UnresolvedFuturesWarning, match=r"1 unresolved future.*test_flows.py:\d+ \(slow\)"):
+        f()
+    assert finished == [True]
+
+
+def test_resolved_futures_do_not_warn():
+    @flow
+    def f():
+        upstream = ok.submit(1)
+        ok.submit(upstream).wait()
+        many = ok.map([1, 2])
+        return many
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnresolvedFuturesWarning)
+        f()
+
+
+def test_subflow_is_recorded_in_parent_as_flow_task_run_with_upstreams():
+    @flow(name="child-flow")
+    def child(x):
+        return ok.submit(x)
+
+    @flow
+    def parent():
+        upstream = ok.submit(2)
+        return child(upstream)
+
+    with capture() as runs:
+        state = parent()
+    assert state.is_completed() and state.result() == 2
+    records = runs.last.records
+    names = [(r.task.name, r.flow_name) for r in records]
+    assert names == [("ok", "parent"), ("flow:child-flow", "parent"), ("ok", "child-flow")]
+    upstream, record, inner = records
+    assert list(record.upstreams.runs.values()) == [upstream]
+    assert record.state.is_completed()
+
+
+def test_subflow_returning_futures_gives_parent_states_that_keep_lineage():
+    @flow
+    def child():
+        return [ok.submit(1), ok.submit(2)]
+
+    @task
+    def total(values):
+        return sum(values)
+
+    @flow
+    def parent():
+        states = child()
+        return total.submit(states).result()
+
+    with capture() as runs:
+        assert parent() == 3
+    records = runs.last.records
+    total_run = next(r for r in records if r.task.name == "total")
+    assert sorted(up.task.name for up in total_run.upstreams.runs.values()) == ["ok", "ok"]
+
+
+def test_subflow_enters_its_own_runner():
+    from flowc.task_runners import ThreadPoolTaskRunner
+
+    seen = []
+
+    @flow(task_runner=ThreadPoolTaskRunner(max_workers=1))
+    def child():
+        future = ok.submit(1)
+        from flowc.runtime.context import current_flow_run
+
+        seen.append(current_flow_run().runner)
+        return future.result()
+
+    @flow
+    def parent():
+        from flowc.runtime.context import current_flow_run
+
+        seen.append(current_flow_run().runner)
+        return child()
+
+    assert parent() == 1
+    assert seen[0] is not seen[1]
+    assert seen[1].max_workers == 1
+
+
+def test_parameters_are_validated_and_coerced():
+    @flow
+    def typed(n: int, ratio: float = 0.5):
+        return n, ratio
+
+    assert typed("3") == (3, 0.5)
+    with pytest.raises(ParameterTypeError, match="n"):
+        typed("three")
+
+
+def test_validation_can_be_turned_off():
+    @flow(validate_parameters=False)
+    def untyped(n: int):
+        return n
+
+    assert untyped("3") == "3"
+
+
+def test_flow_retries_rerun_the_body():
+    attempts = []
+
+    @flow(retries=2)
+    def flaky():
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise RuntimeError("not yet")
+        return "third time"
+
+    assert flaky() == "third time"
+    assert len(attempts) == 3
+
+
+def test_flow_timeout_fails_with_timed_out():
+    @flow(timeout_seconds=0.2)
+    def slow():
+        time.sleep(2)
+
+    start = time.monotonic()
+    state = slow(return_state=True)
+    assert time.monotonic() - start < 1.5
+    assert state.is_failed() and state.name == "TimedOut"
+
+
+def test_flow_hooks_are_called_with_flow_run_and_state():
+    calls = []
+
+    def on_completion(flow_, flow_run, state):
+        calls.append(("completed", flow_.name, state.type.value))
+
+    def on_failure(flow_, flow_run, state):
+        calls.append(("failed", flow_.name, state.type.value))
+
+    @flow(on_completion=[on_completion], on_failure=[on_failure])
+    def good():
+        return 1
+
+    @flow(on_completion=[on_completion], on_failure=[on_failure])
+    def bad():
+        raise ValueError("x")
+
+    good()
+    bad(return_state=True)
+    assert calls == [("completed", "good", "COMPLETED"), ("failed", "bad", "FAILED")]
+
+
+def test_async_flow_returns_a_coroutine_and_runs_async_tasks():
+    @task
+    async def double(x):
+        await asyncio.sleep(0)
+        return x * 2
+
+    @flow
+    async def f(x):
+        direct = await double(x)
+        submitted = double.submit(direct)
+        return submitted.result()
+
+    coroutine = f(3)
+    assert asyncio.iscoroutine(coroutine)
+    assert asyncio.run(coroutine) == 12
+
+
+def test_sync_task_called_in_async_flow_returns_value():
+    @flow
+    async def f():
+        return ok(4)
+
+    assert asyncio.run(f()) == 4
+
+
+def test_each_flow_run_gets_a_fresh_runner():
+    from flowc.task_runners import ThreadPoolTaskRunner
+
+    template = ThreadPoolTaskRunner(max_workers=2)
+
+    @flow(task_runner=template)
+    def f():
+        return ok.submit(1).result()
+
+    assert f() == 1 and f() == 1
+    assert not template.started
