@@ -12,11 +12,10 @@ from flowc.runtime.runners.base import TaskRunner
 from flowc.runtime.runners.processes import ProcessPoolTaskRunner
 from flowc.runtime.runners.threads import ThreadPoolTaskRunner
 
-
 __all__ = [
-    "DaskTaskRunner",
+    "DaskTaskRunner",  # noqa: F822 - loaded on first use by __getattr__
     "ProcessPoolTaskRunner",
-    "RayTaskRunner",
+    "RayTaskRunner",  # noqa: F822 - loaded on first use by __getattr__
     "TaskRunner",
     "ThreadPoolTaskRunner",
 ]

@@ -61,7 +61,7 @@ _local = threading.local()
 # --------------------------------------------------------------------------- creating runs
 
 
-def current_run_context(task: Task[..., Any], verb: str) -> tuple[FlowRun, TaskRun | None]:
+def current_run_context(task: Task[Any], verb: str) -> tuple[FlowRun, TaskRun | None]:
     flow_run = flow_run_var.get()
     if flow_run is None:
         raise MissingContextError(
@@ -81,7 +81,7 @@ def caller_site(depth: int) -> tuple[str, int] | None:
 
 
 def create_run(
-    task: Task[..., Any],
+    task: Task[Any],
     kind: str,
     flow_run: FlowRun,
     parameters: dict[str, Any],
@@ -93,16 +93,8 @@ def create_run(
     """A new pending run, with its upstream edges found and recorded in its flow run."""
     upstreams = collect_upstreams(parameters, dependencies.copy() if dependencies else None)
     wait_runs = collect_upstreams(list(wait_for)) if wait_for else None
-    run = TaskRun(
-        task,
-        kind,
-        flow_run,
-        parameters,
-        upstreams,
-        wait_runs.runs and list(wait_runs.runs.values()) if wait_runs else [],
-        site,
-        parent,
-    )
+    wait_list = list(wait_runs.runs.values()) if wait_runs is not None else []
+    run = TaskRun(task, kind, flow_run, parameters, upstreams, wait_list, site, parent)
     if wait_runs is not None:
         upstreams.allow(wait_runs.allowed)
     for upstream in upstreams.runs.values():
@@ -116,7 +108,7 @@ def create_run(
 
 
 def submit_task(
-    task: Task[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], wait_for: Any
+    task: Task[Any], args: tuple[Any, ...], kwargs: dict[str, Any], wait_for: Any
 ) -> TaskRunFuture[Any]:
     """``task.submit(...)``: bind, create, schedule; returns at once."""
     flow_run, parent = current_run_context(task, "submit")
@@ -128,7 +120,7 @@ def submit_task(
 
 def submit_parameters(
     runner: TaskRunner,
-    task: Task[..., Any],
+    task: Task[Any],
     parameters: dict[str, Any],
     wait_for: Iterable[Any] | None = None,
     dependencies: Any = None,
@@ -226,7 +218,9 @@ def _cache_key(run: TaskRun, resolved: dict[str, Any]) -> str | None:
 # --------------------------------------------------------------------------- attempts
 
 
-def _attempt(run: TaskRun, runner: TaskRunner, resolved: dict[str, Any], cache_key: str | None) -> None:
+def _attempt(
+    run: TaskRun, runner: TaskRunner, resolved: dict[str, Any], cache_key: str | None
+) -> None:
     run.run_count += 1
     _Attempt(run, runner, resolved, cache_key, run.run_count).place()
 
@@ -304,38 +298,54 @@ class _Attempt:
             else:
                 _settle_infrastructure_error(run, outcome)
             return
-        if run.start is None:
-            run.start = outcome.start
+        if run.start is None or (self.number == 1 and not self.runner.in_process):
+            run.start = outcome.start  # when the call began on its worker, not when placed
         if outcome.ok:
             if self.cache_key is not None and run.flow_run is not None:
-                run.flow_run.root.cache_store(self.cache_key, outcome.value, run.task.cache_expiration)
-            _finalize(run, states.Completed(data=outcome.value))
+                run.flow_run.root.cache_store(
+                    self.cache_key, outcome.value, run.task.cache_expiration
+                )
+            _finalize(run, states.Completed(data=outcome.value), outcome.end)
             return
         exc = outcome.value
         if outcome.traceback and exc.__cause__ is None:
             exc.__cause__ = RemoteTraceback(outcome.traceback)
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-            cause = "an interrupt signal" if isinstance(exc, KeyboardInterrupt) else "Python system exit call"
-            _finalize(run, states.Crashed(f"Execution was aborted by {cause}.", data=exc))
+            cause = (
+                "an interrupt signal"
+                if isinstance(exc, KeyboardInterrupt)
+                else "Python system exit call"
+            )
+            _finalize(
+                run, states.Crashed(f"Execution was aborted by {cause}.", data=exc), outcome.end
+            )
             return
-        if isinstance(exc, _TIMEOUT_ERRORS) and run.task.timeout_seconds is not None and run.task.isasync:
+        if (
+            isinstance(exc, _TIMEOUT_ERRORS)
+            and run.task.timeout_seconds is not None
+            and run.task.isasync
+        ):
             seconds = run.task.timeout_seconds
             exc = TaskRunTimeoutError(f"Task run exceeded timeout of {seconds} second(s)")
-            _settle_failure(self, exc, timed_out=True)
+            _settle_failure(self, exc, timed_out=True, end=outcome.end)
             return
-        _settle_failure(self, exc, timed_out=False)
+        _settle_failure(self, exc, timed_out=False, end=outcome.end)
 
 
 def _settle_infrastructure_error(run: TaskRun, exc: BaseException) -> None:
     from flowc.runtime.runners.errors import CallNotSent
 
     if isinstance(exc, CallNotSent):
-        _finalize(run, states.Failed(f"Task run encountered an exception {_describe(exc)}", data=exc))
+        _finalize(
+            run, states.Failed(f"Task run encountered an exception {_describe(exc)}", data=exc)
+        )
     else:
         _finalize(run, states.Crashed(f"Execution was interrupted: {_describe(exc)}", data=exc))
 
 
-def _settle_failure(attempt: _Attempt, exc: BaseException, timed_out: bool) -> None:
+def _settle_failure(
+    attempt: _Attempt, exc: BaseException, timed_out: bool, end: float | None = None
+) -> None:
     run = attempt.run
     task = run.task
     if timed_out:
@@ -345,13 +355,15 @@ def _settle_failure(attempt: _Attempt, exc: BaseException, timed_out: bool) -> N
     if run.run_count <= task.retries and _should_retry(run, failed):
         delay = task.retry_delay_for(run.run_count)
         when = "immediately" if not delay else f"in {delay} second(s)"
-        _set_state(run, states.AwaitingRetry(f"Retry {run.run_count}/{task.retries} will start {when}"))
+        _set_state(
+            run, states.AwaitingRetry(f"Retry {run.run_count}/{task.retries} will start {when}")
+        )
         if delay:
             call_later(delay, _retry, attempt)
         else:
             _retry(attempt)
         return
-    _finalize(run, failed)
+    _finalize(run, failed, end)
 
 
 def _retry(previous: _Attempt) -> None:
@@ -386,7 +398,7 @@ def _set_state(run: TaskRun, state: State) -> None:
     run.state = state
 
 
-def _finalize(run: TaskRun, state: State) -> None:
+def _finalize(run: TaskRun, state: State, end: float | None = None) -> None:
     """Make ``state`` the run's final state, call hooks, then release its waiters.
 
     Releasing a run may dispatch — and so finalise — downstream runs from inside the
@@ -395,7 +407,7 @@ def _finalize(run: TaskRun, state: State) -> None:
     if run.done.done():
         return
     _set_state(run, state)
-    run.end = time.time()
+    run.end = time.time() if end is None else end
     if state.is_completed():
         _call_hooks(run, run.task.on_completion)
     elif state.is_failed():
@@ -426,7 +438,7 @@ def _call_hooks(run: TaskRun, hooks: list[Any]) -> None:
 
 
 def call_task(
-    task: Task[..., Any],
+    task: Task[Any],
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     wait_for: Any,
@@ -451,7 +463,7 @@ def call_task(
 
 
 async def call_task_async(
-    task: Task[..., Any],
+    task: Task[Any],
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     wait_for: Any,

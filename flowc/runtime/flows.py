@@ -188,7 +188,9 @@ class Flow(Generic[R]):
         state = self._execute(flow_run, lambda: self._call_body_sync(flow_run))
         return returned_value(state, return_state)
 
-    async def _call_async(self, args: tuple[Any, ...], kwargs: dict[str, Any], return_state: bool) -> Any:
+    async def _call_async(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any], return_state: bool
+    ) -> Any:
         import asyncio
 
         flow_run = self._start_run(args, kwargs)
@@ -200,7 +202,7 @@ class Flow(Generic[R]):
         args, kwargs = self.call_arguments(flow_run.parameters)
 
         async def body() -> None:
-            holder["value"] = await self.fn(*args, **kwargs)
+            holder["value"] = await self.fn(*args, **kwargs)  # type: ignore[misc]
 
         def call() -> Any:
             # The body runs on the caller's loop; this thread only waits for it.
@@ -217,7 +219,12 @@ class Flow(Generic[R]):
         record = None
         if parent is not None:
             record = engine.create_run(
-                self.as_task(), "subflow", parent, parameters, None, task_run_var.get(),
+                self.as_task(),
+                "subflow",
+                parent,
+                parameters,
+                None,
+                task_run_var.get(),
                 engine.caller_site(3),
             )
             record.observed = True
@@ -236,7 +243,9 @@ class Flow(Generic[R]):
         try:
             parameters = self.validate_parameters(resolve_inputs(parameters))
         except ParameterTypeError as exc:
-            failed = states.Failed(f"Validation of flow parameters failed with error: {exc}", data=exc)
+            failed = states.Failed(
+                f"Validation of flow parameters failed with error: {exc}", data=exc
+            )
             if record is not None:
                 engine._finalize(record, failed.copy())
             return failed

@@ -122,7 +122,9 @@ class DoneAndNotDoneFutures(NamedTuple):
     not_done: set[TaskRunFuture[Any]]
 
 
-def wait(futures: Iterable[TaskRunFuture[Any]], timeout: float | None = None) -> DoneAndNotDoneFutures:
+def wait(
+    futures: Iterable[TaskRunFuture[Any]], timeout: float | None = None
+) -> DoneAndNotDoneFutures:
     """Wait for all ``futures`` to be final, or for ``timeout`` seconds; never raises on timeout."""
     _check_timeout(timeout)
     unique = set(futures)

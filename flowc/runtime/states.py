@@ -185,7 +185,9 @@ class State:
 
     def __str__(self) -> str:
         message = repr(self.message) if self.message else ""
-        shown_type = "" if self.type.value.lower() == self.name.lower() else f"type={self.type.value}"
+        shown_type = (
+            "" if self.type.value.lower() == self.name.lower() else f"type={self.type.value}"
+        )
         inner = ", ".join(part for part in (message, shown_type) if part)
         return f"{self.name}({inner})"
 
@@ -193,7 +195,10 @@ class State:
         return str(self)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild_state, (self.type, self.name, self.message, self.data, self._ts, self.run_id))
+        return (
+            _rebuild_state,
+            (self.type, self.name, self.message, self.data, self._ts, self.run_id),
+        )
 
 
 def _rebuild_state(

@@ -93,9 +93,10 @@ class TaskRun:
     @property
     def name(self) -> str:
         """The run's name: ``task_run_name`` rendered, else the task name and a short id."""
-        if self._name is None:
-            self._name = f"{self.task.name}-{self.id.hex[:3]}"
-        return self._name
+        name = self._name
+        if name is None:
+            name = self._name = f"{self.task.name}-{self.id.hex[:3]}"
+        return name
 
     @property
     def task_name(self) -> str:

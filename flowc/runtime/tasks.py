@@ -19,7 +19,7 @@ from flowc.runtime import engine, mapping
 from flowc.runtime.context import flow_run_var
 
 if TYPE_CHECKING:
-    from flowc.runtime.futures import TaskRunFuture, TaskRunFutureList
+    from flowc.runtime.futures import TaskRunFutureList
 
 __all__ = ["Task", "task"]
 
@@ -39,7 +39,10 @@ class Task(Generic[R]):
         tags: Iterable[str] | None = None,
         version: str | None = None,
         retries: int | None = None,
-        retry_delay_seconds: float | Iterable[float] | Callable[[int], Iterable[float]] | None = None,
+        retry_delay_seconds: float
+        | Iterable[float]
+        | Callable[[int], Iterable[float]]
+        | None = None,
         retry_condition_fn: Callable[..., bool] | None = None,
         timeout_seconds: float | None = None,
         task_run_name: str | Callable[..., str] | None = None,
@@ -55,7 +58,7 @@ class Task(Generic[R]):
         if not callable(fn):
             raise TypeError(f"@task expects a function, got {fn!r}")
         self.fn = fn
-        self.name = name or getattr(fn, "__name__", type(fn).__name__)
+        self.name: str = name or str(getattr(fn, "__name__", type(fn).__name__))
         self.description = description or inspect.getdoc(fn)
         self.tags = set(tags or ())
         self.version = version
@@ -110,7 +113,7 @@ class Task(Generic[R]):
     ) -> dict[str, Any]:
         """Arguments by parameter name, as Prefect records a run's ``parameters``."""
         if self._simple and len(args) <= len(self._positional):
-            params = dict(zip(self._positional, args))
+            params = dict(zip(self._positional, args, strict=False))
             ok = True
             for key, value in kwargs.items():
                 if key in params or key not in self._names:
@@ -190,7 +193,9 @@ class Task(Generic[R]):
         }
         unknown = set(overrides) - set(options) - _KNOWN_PREFECT_OPTIONS
         if unknown:
-            raise TypeError(f"with_options() got unexpected option(s): {', '.join(sorted(unknown))}")
+            raise TypeError(
+                f"with_options() got unexpected option(s): {', '.join(sorted(unknown))}"
+            )
         options.update(overrides)
         Task.__init__(clone, self.fn, **options)
         return clone
@@ -213,7 +218,9 @@ class Task(Generic[R]):
             )
         return engine.call_task(self, args, kwargs, wait_for, return_state)
 
-    def submit(self, *args: Any, wait_for: Any = None, return_state: bool = False, **kwargs: Any) -> Any:
+    def submit(
+        self, *args: Any, wait_for: Any = None, return_state: bool = False, **kwargs: Any
+    ) -> Any:
         """Start a task run on the flow's runner and return its future at once."""
         future = engine.submit_task(self, args, kwargs, wait_for)
         if return_state:
@@ -221,7 +228,9 @@ class Task(Generic[R]):
             return future.state
         return future
 
-    def map(self, *args: Any, wait_for: Any = None, return_state: bool = False, **kwargs: Any) -> Any:
+    def map(
+        self, *args: Any, wait_for: Any = None, return_state: bool = False, **kwargs: Any
+    ) -> Any:
         """One task run per element of the iterable arguments; a list of futures, in order."""
         futures: TaskRunFutureList = mapping.map_task(self, args, kwargs, wait_for)
         if return_state:
@@ -276,9 +285,7 @@ def task(__fn: Callable[..., R]) -> Task[R]: ...
 
 
 @overload
-def task(
-    __fn: None = None, **options: Any
-) -> Callable[[Callable[..., R]], Task[R]]: ...
+def task(__fn: None = None, **options: Any) -> Callable[[Callable[..., R]], Task[R]]: ...
 
 
 def task(__fn: Callable[..., R] | None = None, **options: Any) -> Any:
@@ -291,4 +298,8 @@ def task(__fn: Callable[..., R] | None = None, **options: Any) -> Any:
     return lambda fn: Task(fn, **options)
 
 
-_TASK_OPTIONS = frozenset(inspect.signature(Task.__init__).parameters) - {"self", "fn", "prefect_options"}
+_TASK_OPTIONS = frozenset(inspect.signature(Task.__init__).parameters) - {
+    "self",
+    "fn",
+    "prefect_options",
+}

@@ -49,7 +49,12 @@ def test_not_ready_propagates_down_a_chain_without_retries():
     with capture() as runs:
         f(return_state=True)
     assert ran == []
-    assert [r.state.name for r in runs.last.records] == ["Failed", "NotReady", "NotReady", "NotReady"]
+    assert [r.state.name for r in runs.last.records] == [
+        "Failed",
+        "NotReady",
+        "NotReady",
+        "NotReady",
+    ]
     assert all(r.run_count == 0 for r in runs.last.records[1:])
 
 

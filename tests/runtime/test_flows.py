@@ -132,7 +132,9 @@ def test_unresolved_futures_are_waited_at_flow_exit_with_a_warning_naming_sites(
     def f():
         slow.submit()
 
-    with pytest.warns(UnresolvedFuturesWarning, match=r"1 unresolved future.*test_flows.py:\d+ \(slow\)"):
+    with pytest.warns(
+        UnresolvedFuturesWarning, match=r"1 unresolved future.*test_flows.py:\d+ \(slow\)"
+    ):
         f()
     assert finished == [True]
 

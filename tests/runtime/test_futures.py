@@ -218,7 +218,9 @@ def test_many_waiters_on_one_future():
     @flow
     def f():
         future = sleep_then.submit(0.05, 3)
-        threads = [threading.Thread(target=lambda: results.append(future.result())) for _ in range(8)]
+        threads = [
+            threading.Thread(target=lambda: results.append(future.result())) for _ in range(8)
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:

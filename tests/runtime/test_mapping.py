@@ -127,7 +127,7 @@ def test_list_of_futures_maps_one_run_per_future_each_depending_on_its_own():
         assert f() == [(0, 0, 0, 0), (1, 0, 1, 0), (2, 0, 2, 0)]
     records = runs.last.records
     sources, doubles = records[:3], records[3:]
-    for source, child in zip(sources, doubles):
+    for source, child in zip(sources, doubles, strict=True):
         assert list(child.upstreams.runs.values()) == [source]
 
 

@@ -62,7 +62,7 @@ def test_retry_delay_seconds_list_last_entry_repeats():
         return flaky.submit().result()
 
     assert f() == 4
-    gaps = [b - a for a, b in zip(attempts, attempts[1:])]
+    gaps = [b - a for a, b in zip(attempts, attempts[1:], strict=False)]
     assert gaps[0] >= 0.05 and gaps[1] >= 0.15 and gaps[2] >= 0.15
 
 

@@ -121,7 +121,7 @@ class TaskRunner(abc.ABC):
     # Prefect's runner API, for code that drives a runner directly.
     def submit(
         self,
-        task: Task[..., Any],
+        task: Task[Any],
         parameters: dict[str, Any],
         wait_for: Iterable[Any] | None = None,
         dependencies: dict[str, set[Any]] | None = None,
@@ -132,7 +132,7 @@ class TaskRunner(abc.ABC):
 
     def map(
         self,
-        task: Task[..., Any],
+        task: Task[Any],
         parameters: dict[str, Any],
         wait_for: Iterable[Any] | None = None,
     ) -> TaskRunFutureList:

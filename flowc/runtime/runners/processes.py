@@ -77,7 +77,10 @@ def _unpicklable_message(run: TaskRun, call: Call, exc: Exception) -> str:
     try:
         cloudpickle.dumps(call.fn)
     except Exception:
-        return f"task {task!r} cannot be sent to a worker process: its function cannot be pickled ({exc})"
+        return (
+            f"task {task!r} cannot be sent to a worker process: its function cannot be "
+            f"pickled ({exc})"
+        )
     named = list(enumerate(call.args)) + list(call.kwargs.items())
     for name, value in named:
         try:
@@ -115,9 +118,9 @@ def run_pickled_call(payload: bytes) -> bytes:
         return data
     except Exception as exc:
         what = "result" if outcome.ok else f"exception {outcome.value!r}"
-        replacement = RuntimeError(f"the task's {what} could not be sent back from the worker: {exc}")
+        replacement = RuntimeError(
+            f"the task's {what} could not be sent back from the worker: {exc}"
+        )
         return cloudpickle.dumps(
             Outcome(False, replacement, outcome.start, outcome.end, outcome.traceback)
         )
-
-

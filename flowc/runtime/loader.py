@@ -1,0 +1,756 @@
+"""Loading a flow file and running one of its flows: the work behind ``flowc run``.
+
+The CLI only parses arguments and prints. Everything that touches the user's file lives here,
+as functions with typed results, so that tests (and later commands) can call it directly:
+
+* the file is imported by path under a private module name (so ``if __name__ == "__main__":``
+  blocks do not run), with its directory first on ``sys.path`` (sibling imports work) and its
+  module registered with cloudpickle *by value* (spawned process workers cannot import it);
+* for the load and the run, ``prefect`` and the ``prefect.*`` modules a flow file uses resolve
+  to flowc's (:func:`prefect_aliases`), even when the real Prefect is installed;
+* a flow the file already ran while it was imported (the seed examples end with a bare
+  ``hello_world()``) is not run a second time: that run is the result.
+
+Every problem with the input raises :class:`FlowcUsageError`, whose message is the one line
+the CLI prints; an exception raised by the file's own top-level code raises
+:class:`UserCodeError` carrying it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import inspect
+import io
+import itertools
+import json
+import os
+import re
+import sys
+import tempfile
+import tokenize
+import types
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import cloudpickle
+
+from flowc.exceptions import FlowcError, ParameterTypeError
+from flowc.runtime.flows import Flow, use_task_runner
+from flowc.runtime.report import RunCapture, build_report, capture
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+    from flowc.runtime.flowrun import FlowRun
+    from flowc.runtime.runners.base import TaskRunner
+    from flowc.runtime.states import State
+    from flowc.runtime.taskrun import TaskRun
+
+__all__ = [
+    "INTEGRATION_ALIASES",
+    "PREFECT_ALIASES",
+    "RUNNERS",
+    "FlowcUsageError",
+    "FoundFlow",
+    "LoadedModule",
+    "RunInterrupted",
+    "RunOutcome",
+    "RunRequest",
+    "Target",
+    "UserCodeError",
+    "check_params",
+    "check_report_path",
+    "compile_source",
+    "exit_code",
+    "failed_task_runs",
+    "find_flows",
+    "load_module",
+    "make_runner",
+    "param_value",
+    "parse_params",
+    "parse_target",
+    "parse_workers",
+    "prefect_aliases",
+    "prefect_aliases_active",
+    "prepare_run",
+    "read_source",
+    "run_file",
+    "select_flow",
+    "write_report",
+]
+
+
+class FlowcUsageError(FlowcError, ValueError):
+    """Bad input to ``flowc run``; the message is the one line the CLI prints (exit code 2)."""
+
+
+class UserCodeError(FlowcError):
+    """The file's own top-level code raised while it was being imported (exit code 1)."""
+
+    def __init__(self, path: Path, exception: BaseException) -> None:
+        self.path = path
+        self.exception = exception
+        super().__init__(f"{path}: {type(exception).__name__} raised while loading the file")
+
+
+class RunInterrupted(FlowcError):
+    """Ctrl-C during the load or the run; carries the top-level flow run that was running."""
+
+    def __init__(self, flow_run: FlowRun | None) -> None:
+        self.flow_run = flow_run
+        super().__init__("interrupted")
+
+
+# --------------------------------------------------------------------------- the request
+
+
+@dataclass(frozen=True)
+class Target:
+    """``FILE[:FLOW]``: the file as the user typed it and the flow name, if one was given."""
+
+    path: Path
+    flow: str | None = None
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """Everything ``flowc run`` checked before touching the file."""
+
+    target: Target
+    params: dict[str, str] = field(default_factory=dict)
+    runner: TaskRunner | None = None
+    report: Path | None = None
+
+
+def parse_target(text: str) -> Target:
+    """Split ``FILE[:FLOW]``; a ``:`` followed by a path separator (``C:\\x.py``) is no FLOW."""
+    if Path(text).is_file():
+        return Target(Path(text))
+    path, sep, name = text.rpartition(":")
+    if not sep or not path or "/" in name or "\\" in name:
+        return Target(Path(text))
+    if not name:
+        raise FlowcUsageError(f"{text}: empty flow name after ':' (use FILE or FILE:FLOW)")
+    return Target(Path(path), name)
+
+
+def parse_params(items: list[str]) -> dict[str, str]:
+    """``NAME=VALUE`` pairs as given; :func:`check_params` interprets the values per flow."""
+    params: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or not name.isidentifier():
+            raise FlowcUsageError(f"--param {item!r}: expected NAME=VALUE, e.g. --param n=3")
+        if name in params:
+            raise FlowcUsageError(f"--param {name} given twice")
+        params[name] = value
+    return params
+
+
+def parse_workers(text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        workers = int(text)
+    except ValueError:
+        workers = 0
+    if workers < 1:
+        raise FlowcUsageError(f"--workers must be a positive integer, got {text!r}")
+    return workers
+
+
+def check_report_path(path: Path) -> None:
+    """A report is written only where it can be: fail before running, not after."""
+    directory = path.parent
+    if not directory.is_dir():
+        raise FlowcUsageError(f"--report {path}: directory {str(directory)!r} does not exist")
+    if path.is_dir():
+        raise FlowcUsageError(f"--report {path}: is a directory; give a file path")
+
+
+def prepare_run(
+    target: str,
+    params: list[str],
+    runner: str | None = None,
+    workers: str | None = None,
+    report: Path | None = None,
+) -> RunRequest:
+    """Check every argument that can be checked without importing the file."""
+    parsed = parse_target(target)
+    read_source(parsed.path)
+    values = parse_params(params)
+    task_runner = make_runner(runner, parse_workers(workers))
+    if report is not None:
+        check_report_path(report)
+    return RunRequest(parsed, values, task_runner, report)
+
+
+# --------------------------------------------------------------------------- runners
+
+
+def _threads(workers: int | None) -> TaskRunner:
+    from flowc.runtime.runners.threads import ThreadPoolTaskRunner
+
+    return ThreadPoolTaskRunner(max_workers=workers)
+
+
+def _processes(workers: int | None) -> TaskRunner:
+    from flowc.task_runners import ProcessPoolTaskRunner
+
+    return ProcessPoolTaskRunner(max_workers=workers)
+
+
+def _dask(workers: int | None) -> TaskRunner:
+    from flowc.task_runners import DaskTaskRunner
+
+    return DaskTaskRunner(cluster_kwargs={"n_workers": workers} if workers else None)  # type: ignore[no-any-return]
+
+
+def _ray(workers: int | None) -> TaskRunner:
+    from flowc.task_runners import RayTaskRunner
+
+    return RayTaskRunner(init_kwargs={"num_cpus": workers} if workers else None)  # type: ignore[no-any-return]
+
+
+#: ``--runner NAME`` → a factory taking ``--workers``. Adding a runner is one entry here.
+RUNNERS: dict[str, Callable[[int | None], TaskRunner]] = {
+    "threads": _threads,
+    "processes": _processes,
+    "dask": _dask,
+    "ray": _ray,
+}
+
+
+def make_runner(name: str | None, workers: int | None) -> TaskRunner | None:
+    """The runner ``--runner``/``--workers`` ask for; ``None`` keeps each flow's own."""
+    if name is None:
+        if workers is not None:
+            raise FlowcUsageError(
+                "--workers needs --runner (threads or processes); "
+                "without --runner each flow uses its own task runner"
+            )
+        return None
+    factory = RUNNERS.get(name.lower())
+    if factory is None:
+        raise FlowcUsageError(f"unknown runner {name!r}: choose one of {', '.join(RUNNERS)}")
+    try:
+        return factory(workers)
+    except (ImportError, ValueError, TypeError) as exc:
+        raise FlowcUsageError(f"--runner {name}: {exc}") from None
+
+
+# --------------------------------------------------------------------------- prefect aliases
+
+#: ``prefect`` modules a flow file may import, and the flowc module each one is.
+PREFECT_ALIASES: dict[str, str] = {
+    "prefect": "flowc",
+    "prefect.futures": "flowc.futures",
+    "prefect.task_runners": "flowc.task_runners",
+    "prefect.states": "flowc.states",
+    "prefect.utilities": "flowc.utilities",
+    "prefect.utilities.annotations": "flowc.utilities.annotations",
+    "prefect.exceptions": "flowc.exceptions",
+    "prefect.logging": "flowc.logging",
+}
+#: Prefect's integration packages: stand-ins offering flowc's runner of the same name.
+INTEGRATION_ALIASES: dict[str, str] = {
+    "prefect_dask": "DaskTaskRunner",
+    "prefect_dask.task_runners": "DaskTaskRunner",
+    "prefect_ray": "RayTaskRunner",
+    "prefect_ray.task_runners": "RayTaskRunner",
+}
+_ALIASED_ROOTS = frozenset({"prefect", "prefect_dask", "prefect_ray"})
+
+
+def _is_aliased(name: str) -> bool:
+    return name.partition(".")[0] in _ALIASED_ROOTS
+
+
+class _AliasLoader(importlib.abc.Loader):
+    """Hands the import system an existing module instead of making a new one."""
+
+    def __init__(self, make: Callable[[], types.ModuleType]) -> None:
+        self._make = make
+        self._spec: Any = None
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
+        module = self._make()
+        self._spec = getattr(module, "__spec__", None)
+        return module
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        # The import system stamped the alias's spec on the flowc module: put its own back.
+        module.__spec__ = self._spec
+
+
+class _PrefectAliasFinder(importlib.abc.MetaPathFinder):
+    """Resolves ``prefect``, ``prefect.*``, ``prefect_dask`` and ``prefect_ray`` to flowc."""
+
+    def find_spec(
+        self, fullname: str, path: Any = None, target: Any = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if not _is_aliased(fullname):
+            return None
+        if fullname in PREFECT_ALIASES:
+            target_name = PREFECT_ALIASES[fullname]
+            return importlib.machinery.ModuleSpec(
+                fullname, _AliasLoader(lambda: importlib.import_module(target_name))
+            )
+        if fullname in INTEGRATION_ALIASES:
+            runner = INTEGRATION_ALIASES[fullname]
+            return importlib.machinery.ModuleSpec(
+                fullname, _AliasLoader(lambda: _integration_module(fullname, runner))
+            )
+        offered = ", ".join(sorted(PREFECT_ALIASES) + sorted(INTEGRATION_ALIASES))
+        raise ModuleNotFoundError(
+            f"No module named {fullname!r}: flowc run maps Prefect's modules to flowc's, and "
+            f"flowc has no equivalent of this one (mapped: {offered})",
+            name=fullname,
+        )
+
+
+def _integration_module(name: str, runner: str) -> types.ModuleType:
+    """A package named like a Prefect integration whose only attribute is flowc's runner."""
+    module = types.ModuleType(
+        name, f"flowc's stand-in for {name}: {runner} from flowc.task_runners"
+    )
+    module.__path__ = []  # a package, so that '<name>.task_runners' imports
+
+    def __getattr__(attribute: str) -> Any:
+        if attribute == runner:
+            import flowc.task_runners
+
+            return getattr(flowc.task_runners, runner)
+        raise AttributeError(f"module {name!r} (flowc's stand-in) has only {runner!r}")
+
+    vars(module).update(__getattr__=__getattr__, __all__=[runner])
+    return module
+
+
+def prefect_aliases_active() -> bool:
+    """True inside :func:`prefect_aliases` (a process runner can then alias in its workers)."""
+    return any(isinstance(finder, _PrefectAliasFinder) for finder in sys.meta_path)
+
+
+@contextlib.contextmanager
+def prefect_aliases() -> Iterator[None]:
+    """Inside the block, importing ``prefect`` (and friends) gives flowc's modules.
+
+    Whatever ``sys.modules`` held under those names (the real Prefect, if it was imported)
+    is set aside and put back afterwards; the aliases are removed. Blocks may nest.
+    """
+    saved = {name: module for name, module in list(sys.modules.items()) if _is_aliased(name)}
+    for name in saved:
+        del sys.modules[name]
+    finder = _PrefectAliasFinder()
+    sys.meta_path.insert(0, finder)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ValueError):
+            sys.meta_path.remove(finder)
+        for name in [name for name in list(sys.modules) if _is_aliased(name)]:
+            del sys.modules[name]
+        sys.modules.update(saved)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def read_source(path: Path) -> str:
+    """The file's text, decoded as Python decodes source (PEP 263 coding comments included)."""
+    if not path.exists():
+        raise FlowcUsageError(f"{path}: no such file")
+    if path.is_dir():
+        raise FlowcUsageError(f"{path}: is a directory; give a Python file (FILE.py[:FLOW])")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise FlowcUsageError(f"{path}: cannot read the file: {exc.strerror}") from None
+    encoding = "utf-8"
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise FlowcUsageError(
+            f"{path}:{line}: cannot decode byte {data[exc.start]:#04x} as {encoding}; save the "
+            f"file as UTF-8 or declare its encoding with a '# -*- coding: NAME -*-' line"
+        ) from None
+    except (SyntaxError, LookupError) as exc:
+        raise FlowcUsageError(f"{path}: cannot decode the file: {exc}") from None
+
+
+def compile_source(path: Path, source: str, filename: str) -> types.CodeType:
+    """Compile before running anything, so a syntax error is reported at its exact place."""
+    try:
+        return compile(source, filename, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        raise FlowcUsageError(
+            f"{path}:{exc.lineno or 1}:{exc.offset or 1}: syntax error: {exc.msg}"
+        ) from None
+    except ValueError as exc:  # e.g. null bytes, on Pythons that do not call it a syntax error
+        raise FlowcUsageError(f"{path}: cannot compile the file: {exc}") from None
+
+
+_module_numbers = itertools.count(1)
+
+
+def _module_name(path: Path) -> str:
+    stem = re.sub(r"\W", "_", path.stem) or "flow"
+    return f"_flowc_run_{stem}_{next(_module_numbers)}"
+
+
+@contextlib.contextmanager
+def _sys_path_first(directory: str) -> Iterator[None]:
+    sys.path.insert(0, directory)
+    try:
+        yield
+    finally:
+        if sys.path and sys.path[0] == directory:
+            del sys.path[0]
+        else:
+            with contextlib.suppress(ValueError):
+                sys.path.remove(directory)
+
+
+@contextlib.contextmanager
+def _argv(path: Path) -> Iterator[None]:
+    saved = sys.argv
+    sys.argv = [str(path)]
+    try:
+        yield
+    finally:
+        sys.argv = saved
+
+
+def _found_in(module: types.ModuleType, directory: str) -> bool:
+    """True for a module (or package) that sits directly in ``directory``."""
+    locations = list(getattr(module, "__path__", None) or [])
+    if not locations and getattr(module, "__file__", None):
+        locations = [module.__file__]
+    return any(os.path.dirname(os.path.abspath(str(item))) == directory for item in locations)
+
+
+def _sibling_modules(before: set[str], directory: str) -> list[types.ModuleType]:
+    """Modules the file imported from its own directory: importable only through our path entry."""
+    new_roots = {
+        name.partition(".")[0] for name in list(sys.modules) if name.partition(".")[0] not in before
+    }
+    roots = {
+        root
+        for root in new_roots
+        if root in sys.modules and _found_in(sys.modules[root], directory)
+    }
+    return [
+        module
+        for name, module in list(sys.modules.items())
+        if name.partition(".")[0] in roots and isinstance(module, types.ModuleType)
+    ]
+
+
+@dataclass
+class LoadedModule:
+    """The imported file, and the exception its top-level code raised, if any."""
+
+    path: Path
+    module: types.ModuleType
+    error: BaseException | None = None
+
+
+@contextlib.contextmanager
+def load_module(path: Path) -> Iterator[LoadedModule]:
+    """Import ``path`` as a private module; the environment it needs lasts until the block ends.
+
+    Raises :class:`FlowcUsageError` for a file that cannot be read or compiled. An exception
+    from the file's own top-level code does not raise here: it is in ``LoadedModule.error``,
+    because it may be the failure of a flow the file ran (see :func:`run_file`).
+    """
+    code = compile_source(path, read_source(path), str(path.resolve()))
+    directory = str(path.resolve().parent)
+    name = _module_name(path)
+    spec = importlib.util.spec_from_file_location(name, path.resolve())
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    before = {known.partition(".")[0] for known in list(sys.modules)}
+    by_value: list[types.ModuleType] = []
+    with prefect_aliases(), _sys_path_first(directory), _argv(path):
+        sys.modules[name] = module
+        try:
+            cloudpickle.register_pickle_by_value(module)
+            by_value.append(module)
+            loaded = LoadedModule(path, module, _execute(code, module))
+            for sibling in _sibling_modules(before | {name}, directory):
+                cloudpickle.register_pickle_by_value(sibling)
+                by_value.append(sibling)
+            yield loaded
+        finally:
+            for registered in by_value:
+                with contextlib.suppress(ValueError):
+                    cloudpickle.unregister_pickle_by_value(registered)
+                if sys.modules.get(registered.__name__) is registered:
+                    del sys.modules[registered.__name__]
+            sys.modules.pop(name, None)
+
+
+def _execute(code: types.CodeType, module: types.ModuleType) -> BaseException | None:
+    try:
+        exec(code, module.__dict__)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # SystemExit too: the file's own code stopped the load
+        return exc
+    return None
+
+
+# --------------------------------------------------------------------------- flows
+
+
+@dataclass(frozen=True)
+class FoundFlow:
+    """A flow in the loaded module: the object, the name it is bound to, its line."""
+
+    flow: Flow[Any]
+    attribute: str
+    line: int
+    local: bool
+
+    @property
+    def function_name(self) -> str:
+        return str(getattr(self.flow.fn, "__name__", self.attribute))
+
+    @property
+    def label(self) -> str:
+        """The flow's ``name=`` if it has one, else its function's name."""
+        default = self.function_name.replace("_", "-")
+        return self.function_name if self.flow.name == default else self.flow.name
+
+
+def find_flows(module: types.ModuleType) -> list[FoundFlow]:
+    """Every distinct flow bound at the module's top level, in source order."""
+    found: dict[int, FoundFlow] = {}
+    filename = getattr(module, "__file__", None)
+    for attribute, value in list(vars(module).items()):
+        if isinstance(value, Flow) and id(value) not in found:
+            code = getattr(value.fn, "__code__", None)
+            line = code.co_firstlineno if code is not None else 0
+            local = code is not None and code.co_filename == filename
+            found[id(value)] = FoundFlow(value, attribute, line, local)
+    return sorted(found.values(), key=lambda item: (not item.local, item.line))
+
+
+def _listing(flows: list[FoundFlow]) -> str:
+    return ", ".join(f"{item.label} (line {item.line})" for item in flows)
+
+
+def select_flow(path: Path, flows: list[FoundFlow], name: str | None) -> FoundFlow:
+    """The flow ``FILE[:FLOW]`` names: by variable, flow name or function name."""
+    if name is None:
+        candidates = [item for item in flows if item.local] or flows
+        if not candidates:
+            raise FlowcUsageError(
+                f"{path}: no flow found (a flow is a function decorated with @flow)"
+            )
+        if len(candidates) > 1:
+            raise FlowcUsageError(
+                f"{path}: {len(candidates)} flows found, pick one with FILE:FLOW — "
+                f"{_listing(candidates)}"
+            )
+        return candidates[0]
+    keys: list[Callable[[FoundFlow], str]] = [
+        lambda item: item.attribute,
+        lambda item: item.flow.name,
+        lambda item: item.function_name,
+    ]
+    for key in keys:
+        matches = [item for item in flows if key(item) == name]
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            raise FlowcUsageError(f"{path}: {name!r} names several flows — {_listing(matches)}")
+    if not flows:
+        raise FlowcUsageError(f"{path}: no flow found (a flow is a function decorated with @flow)")
+    raise FlowcUsageError(f"{path}: no flow named {name!r}; available: {_listing(flows)}")
+
+
+# --------------------------------------------------------------------------- parameters
+
+
+def _wants_text(parameter: inspect.Parameter | None) -> bool:
+    return parameter is not None and parameter.annotation in (str, "str")
+
+
+def param_value(text: str, parameter: inspect.Parameter | None = None) -> Any:
+    """JSON when the text parses as JSON, else the text; a ``str`` parameter keeps ``123`` text."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    if _wants_text(parameter) and not isinstance(value, str):
+        return text
+    return value
+
+
+def check_params(flow: Flow[Any], given: dict[str, str]) -> dict[str, Any]:
+    """``--param`` values for ``flow``: names checked, values parsed and validated (not coerced)."""
+    signature = flow.signature.parameters
+    by_name = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.values())
+    named = [p.name for p in signature.values() if p.kind in by_name]
+    for name in given:
+        if name not in named and not takes_any:
+            known = f"its parameters: {', '.join(named)}" if named else "it takes no parameters"
+            raise FlowcUsageError(f"flow {flow.name!r} has no parameter {name!r} ({known})")
+    for p in signature.values():
+        if p.kind in by_name and p.default is inspect.Parameter.empty and p.name not in given:
+            raise FlowcUsageError(
+                f"flow {flow.name!r} needs parameter {p.name!r}: pass --param {p.name}=VALUE"
+            )
+    values = {name: param_value(text, signature.get(name)) for name, text in given.items()}
+    try:
+        flow.validate_parameters(flow.bind((), values))
+    except ParameterTypeError as exc:
+        raise FlowcUsageError(f"bad --param: {exc}") from None
+    return values
+
+
+# --------------------------------------------------------------------------- running
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """A finished top-level flow run of the selected flow."""
+
+    flow: FoundFlow
+    flow_run: FlowRun
+    #: True when the file ran the flow itself while it was imported.
+    at_import: bool
+
+    @property
+    def state(self) -> State:
+        return self.flow_run.state
+
+
+Observer = Callable[[RunCapture], "AbstractContextManager[object]"]
+
+
+def run_file(request: RunRequest, observe: Observer | None = None) -> RunOutcome:
+    """Load the file and run the selected flow (or take the run the file made at import).
+
+    ``observe(capture)`` is entered around the load and the run (the CLI's live display);
+    the runner override applies to runs the file starts at import too.
+    """
+    with capture() as runs, use_task_runner(request.runner):
+        try:
+            with observe(runs) if observe else contextlib.nullcontext():
+                return _load_and_run(request, runs)
+        except KeyboardInterrupt:
+            raise RunInterrupted(runs.started[-1] if runs.started else None) from None
+
+
+def _load_and_run(request: RunRequest, runs: RunCapture) -> RunOutcome:
+    path = request.target.path
+    with load_module(path) as loaded:
+        found = _selected(loaded, runs, request.target.flow)
+        earlier = [run for run in runs.flow_runs if run.flow is found.flow]
+        if earlier and not request.params:
+            return RunOutcome(found, earlier[-1], at_import=True)
+        values = check_params(found.flow, request.params)
+        return RunOutcome(found, _call(found.flow, values, runs), at_import=False)
+
+
+def _selected(loaded: LoadedModule, runs: RunCapture, name: str | None) -> FoundFlow:
+    """The selected flow; if the file's code raised, only when that was this flow failing.
+
+    A file that ends with a bare ``my_flow()`` re-raises the flow's exception when the flow
+    fails: that is the flow's outcome, not a broken file.
+    """
+    flows = find_flows(loaded.module)
+    if loaded.error is None:
+        return select_flow(loaded.path, flows, name)
+    failed_run = _flow_run_failed_with(runs, loaded.error)
+    try:
+        found = select_flow(loaded.path, flows, name)
+    except FlowcUsageError:
+        found = None
+    if failed_run is None or found is None or failed_run.flow is not found.flow:
+        raise UserCodeError(loaded.path, loaded.error)
+    return found
+
+
+def _flow_run_failed_with(runs: RunCapture, error: BaseException | None) -> FlowRun | None:
+    """The import-time flow run whose failure ``error`` is (a flow call re-raises it), if any."""
+    if error is None:
+        return None
+    for run in reversed(runs.flow_runs):
+        state = run.state
+        if state.is_final() and not state.is_completed():
+            raised = state.exception()
+            if raised is error or (type(raised) is type(error) and str(raised) == str(error)):
+                return run
+    return None
+
+
+def _call(flow: Flow[Any], values: dict[str, Any], runs: RunCapture) -> FlowRun:
+    finished = len(runs.flow_runs)
+    result = flow(**values, return_state=True)
+    if inspect.iscoroutine(result):
+        import asyncio
+
+        result = asyncio.run(result)
+    for run in runs.flow_runs[finished:]:
+        if run.flow is flow:
+            return run
+    # Only a parameter rejected inside the call leaves no run; check_params should prevent it.
+    raise FlowcUsageError(f"flow {flow.name!r} did not start: {result}")
+
+
+# --------------------------------------------------------------------------- after the run
+
+
+def failed_task_runs(flow_run: FlowRun) -> list[TaskRun]:
+    """Task runs (subflow records included) whose final state is Failed or Crashed."""
+    return [
+        run for run in list(flow_run.records) if run.state.is_failed() or run.state.is_crashed()
+    ]
+
+
+def exit_code(flow_run: FlowRun, strict: bool) -> int:
+    """0 for a Completed flow run; 1 otherwise, or with ``strict`` when any task run failed."""
+    if not flow_run.state.is_completed():
+        return 1
+    if strict and failed_task_runs(flow_run):
+        return 1
+    return 0
+
+
+def write_report(flow_run: FlowRun, path: Path) -> None:
+    """Write the ``flowc.run/1`` report atomically: a reader never sees a partial file."""
+    text = json.dumps(build_report(flow_run), indent=2, default=str) + "\n"
+    directory = path.parent if str(path.parent) else Path(".")
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(temporary, _file_mode(path))
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def _file_mode(path: Path) -> int:
+    """The existing file's mode, else what ``open()`` would give a new file (umask applied)."""
+    with contextlib.suppress(OSError):
+        return path.stat().st_mode & 0o7777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask

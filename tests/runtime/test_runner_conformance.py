@@ -1,0 +1,275 @@
+"""One behaviour suite, run on every task runner (the ``make_runner`` fixture).
+
+The engine owns the semantics, so every runner must give the same task runs, states,
+results and failures; a runner only decides where a call executes. Tasks are module-level
+so that process (and later Dask and Ray) workers can receive them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+
+import pytest
+
+from flowc import allow_failure, capture, flow, task
+from flowc.futures import wait
+
+
+@task
+def inc(x):
+    return x + 1
+
+
+@task
+def add(x, y):
+    return x + y
+
+
+@task
+def explode(message):
+    raise ValueError(message)
+
+
+@task
+def nap(seconds, value=None):
+    time.sleep(seconds)
+    return value
+
+
+@task
+def where():
+    return os.getpid(), threading.get_ident()
+
+
+@task(retries=2)
+def fails_until_marker(path):
+    """Fails until it has seen itself fail twice (counted in a file: works across processes)."""
+    with open(path, "a") as handle:
+        handle.write("x")
+    with open(path) as handle:
+        count = len(handle.read())
+    if count < 3:
+        raise RuntimeError(f"attempt {count}")
+    return count
+
+
+@task(timeout_seconds=0.5)
+def hangs():
+    time.sleep(30)
+
+
+@task
+async def async_double(x):
+    await asyncio.sleep(0)
+    return x * 2
+
+
+def run_on(runner, body, *args):
+    """Run ``body`` as a flow on ``runner``, returning (final state, its records)."""
+    flow_fn = flow(name="conformance", task_runner=runner)(body)
+    with capture() as runs:
+        state = flow_fn(*args, return_state=True)
+    return state, runs.last.records
+
+
+def test_submit_and_result(make_runner):
+    state, _ = run_on(make_runner(), lambda: inc.submit(1).result())
+    assert state.result() == 2
+
+
+def test_map_keeps_input_order(make_runner):
+    state, records = run_on(make_runner(), lambda: inc.map(range(20)).result())
+    assert state.result() == list(range(1, 21))
+    assert len(records) == 20
+
+
+def test_futures_in_arguments_become_values(make_runner):
+    def body():
+        a, b = inc.submit(1), inc.submit(10)
+        return add.submit(a, [b][0]).result(), add.submit([a], [b]).result()
+
+    state, records = run_on(make_runner(), body)
+    assert state.result() == (13, [2, 11])
+    assert [len(r.upstreams.runs) for r in records if r.task.name == "add"] == [2, 2]
+
+
+def test_failure_keeps_exception_type_message_and_traceback(make_runner):
+    def body():
+        return explode.submit("kaboom")
+
+    state, records = run_on(make_runner(), body)
+    task_state = records[0].state
+    assert task_state.is_failed()
+    assert task_state.message == "Task run encountered an exception ValueError: kaboom"
+    error = task_state.data
+    assert isinstance(error, ValueError) and str(error) == "kaboom"
+    import traceback
+
+    text = "".join(traceback.format_exception(error))
+    assert "explode" in text and "kaboom" in text
+
+
+def test_downstream_of_failure_is_not_ready(make_runner):
+    def body():
+        return add.submit(explode.submit("x"), 1)
+
+    _, records = run_on(make_runner(), body)
+    assert [r.state.name for r in records] == ["Failed", "NotReady"]
+
+
+def test_allow_failure_passes_exception(make_runner):
+    @task
+    def describe(value):
+        return type(value).__name__
+
+    def body():
+        return describe.submit(allow_failure(explode.submit("x"))).result()
+
+    state, _ = run_on(make_runner(), body)
+    assert state.result() == "ValueError"
+
+
+def test_retries(make_runner, tmp_path):
+    marker = str(tmp_path / "attempts")
+    state, records = run_on(make_runner(), lambda: fails_until_marker.submit(marker).result())
+    assert state.result() == 3
+    assert records[0].run_count == 3
+
+
+def test_timeout_is_enforced_and_runner_keeps_working(make_runner):
+    def body():
+        hung = hangs.submit()
+        hung.wait()
+        return hung.state.name, inc.submit(1).result()
+
+    start = time.monotonic()
+    state, _ = run_on(make_runner(), body)
+    assert state.result() == ("TimedOut", 2)
+    assert time.monotonic() - start < 10
+
+
+def test_async_tasks_run(make_runner):
+    state, _ = run_on(make_runner(), lambda: async_double.submit(21).result())
+    assert state.result() == 42
+
+
+def test_bounded_pool_runs_at_most_max_workers_at_once(make_runner):
+    def body():
+        futures = nap.map([0.3] * 4)
+        wait(futures)
+
+    _, records = run_on(make_runner(max_workers=2), body)
+    events = sorted([(r.start, 1) for r in records] + [(r.end, -1) for r in records])
+    running = peak = 0
+    for _, delta in events:
+        running += delta
+        peak = max(peak, running)
+    assert peak <= 2
+
+
+def test_single_worker_runs_a_diamond_in_dependency_order(make_runner):
+    def body():
+        top = nap.submit(0.05, 1)
+        left, right = add.submit(top, 1), add.submit(top, 2)
+        return add.submit(left, right).result()
+
+    state, records = run_on(make_runner(max_workers=1), body)
+    assert state.result() == 5
+    top, left, right, bottom = records
+    assert left.start >= top.end and right.start >= top.end
+    assert bottom.start >= max(left.end, right.end)
+
+
+def test_states_and_timestamps_recorded(make_runner):
+    _, records = run_on(make_runner(), lambda: inc.submit(1).wait())
+    (run,) = records
+    assert run.state.is_completed() and run.run_count == 1
+    assert run.start is not None and run.end is not None and run.end >= run.start
+
+
+def test_runner_api_submit_and_map_inside_a_flow(make_runner):
+    from flowc.runtime.context import current_flow_run
+
+    def body():
+        runner = current_flow_run().runner
+        single = runner.submit(inc, {"x": 1})
+        many = runner.map(inc, {"x": [1, 2]})
+        return single.result(), many.result()
+
+    state, _ = run_on(make_runner(), body)
+    assert state.result() == (2, [2, 3])
+
+
+def test_duplicate_is_fresh_unstarted_copy_with_same_configuration(make_runner):
+    runner = make_runner(max_workers=3)
+    twin = runner.duplicate()
+    assert type(twin) is type(runner) and twin is not runner
+    assert twin.max_workers == 3 and not twin.started
+
+
+def test_placing_on_an_unstarted_runner_raises(make_runner):
+    runner = make_runner()
+    with pytest.raises(RuntimeError, match="must be started"):
+        runner.place(None, None, lambda: None, lambda outcome: None)
+
+
+def test_runner_names_match_prefect(make_runner, runner_kind):
+    expected = {"threads": "threadpool", "processes": "processpool"}[runner_kind]
+    assert make_runner().name == expected
+
+
+# --------------------------------------------------------------------------- processes only
+
+
+def _processes():
+    from flowc.task_runners import ProcessPoolTaskRunner
+
+    return ProcessPoolTaskRunner(max_workers=2)
+
+
+@task
+def dies():
+    os._exit(7)
+
+
+def test_process_runner_runs_tasks_in_other_processes():
+    state, _ = run_on(_processes(), lambda: [where.submit().result()[0] for _ in range(4)])
+    pids = set(state.result())
+    assert os.getpid() not in pids
+
+
+def test_process_runner_ships_closures_and_lambdas():
+    offset = 100
+    closure = task(lambda x: x + offset, name="closure")
+
+    state, _ = run_on(_processes(), lambda: closure.map([1, 2]).result())
+    assert state.result() == [101, 102]
+
+
+def test_worker_death_crashes_that_run_only_and_the_flow_goes_on():
+    def body():
+        doomed = dies.submit()
+        doomed.wait()
+        return doomed.state, inc.map([1, 2]).result()
+
+    state, records = run_on(_processes(), body)
+    crashed, results = state.result()
+    assert crashed.is_crashed() and "exit code 7" in crashed.message
+    assert results == [2, 3]
+
+
+def test_unpicklable_argument_fails_that_run_naming_the_argument():
+    def body():
+        lock = threading.Lock()
+        bad = inc.submit(lock)
+        bad.wait()
+        return bad.state, inc.submit(1).result()
+
+    state, _ = run_on(_processes(), body)
+    failed, good = state.result()
+    assert failed.is_failed()
+    assert "argument 'x' cannot be pickled" in failed.message
+    assert good == 2
