@@ -92,6 +92,9 @@ def create_run(
 ) -> TaskRun:
     """A new pending run, with its upstream edges found and recorded in its flow run."""
     upstreams = collect_upstreams(parameters, dependencies.copy() if dependencies else None)
+    links = flow_run.links
+    if links:
+        upstreams.add_values(links.producers(parameters))
     wait_runs = collect_upstreams(list(wait_for)) if wait_for else None
     wait_list = list(wait_runs.runs.values()) if wait_runs is not None else []
     run = TaskRun(task, kind, flow_run, parameters, upstreams, wait_list, site, parent)
@@ -408,6 +411,8 @@ def _finalize(run: TaskRun, state: State, end: float | None = None) -> None:
         return
     _set_state(run, state)
     run.end = time.time() if end is None else end
+    if state.data is not None and state.is_final() and run.flow_run is not None:
+        run.flow_run.links.link(state.data, run)
     if state.is_completed():
         _call_hooks(run, run.task.on_completion)
     elif state.is_failed():

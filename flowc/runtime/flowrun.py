@@ -24,6 +24,7 @@ from flowc.runtime import states
 from flowc.runtime.context import flow_run_var, task_run_var
 from flowc.runtime.futures import TaskRunFuture
 from flowc.runtime.inputs import replace_runs
+from flowc.runtime.lineage import ResultLinks
 from flowc.runtime.states import State
 
 if TYPE_CHECKING:
@@ -59,6 +60,8 @@ class FlowRun:
         self.run_name = flow.render_run_name(parameters) or f"{flow.name}-{self.id.hex[:6]}"
         self.runner: TaskRunner = None  # type: ignore[assignment]  # set when entered
         self.runs: list[TaskRun] = []
+        #: results of this flow run's task runs by identity, for value edges (lineage).
+        self.links = ResultLinks()
         self.state: State = states.Pending()
         self.start: float | None = None
         self.end: float | None = None
@@ -188,8 +191,7 @@ def run_body(flow_run: FlowRun, call: Callable[[], Any]) -> State:
     """Run the flow body once; turn its return value or exception into the flow's state."""
     try:
         value = call()
-    except (KeyboardInterrupt, SystemExit) as exc:
-        flow_run.state = states.Crashed("Execution was aborted by an interrupt signal.", data=exc)
+    except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as exc:
         return _exception_state(exc)

@@ -262,29 +262,48 @@ class Flow(Generic[R]):
         return _call_with_timeout(self, lambda: self.fn(*args, **kwargs), self.timeout_seconds)
 
     def _execute(self, flow_run: FlowRun, call: Callable[[], Any]) -> State:
-        """Enter a fresh runner, run the body (with retries), wait for every task run."""
+        """Enter a fresh runner, run the body (with retries), wait for every task run.
+
+        An interrupt (Ctrl-C) or ``SystemExit`` stops at once: queued work is cancelled,
+        running work abandoned, and the flow run still ends ``Crashed`` with its hooks called
+        and its record finished, before the interrupt propagates.
+        """
         flow_run.runner = (_runner_override.get() or self.task_runner).duplicate()
         flow_run.start = time.time()
         state: State = states.Pending()
-        with flow_run.runner:
-            tokens = enter_context(flow_run)
-            try:
-                flow_run.state = states.Running()
-                _call_flow_hooks(self, flow_run, self.on_running)
-                for attempt in range(self.retries + 1):
-                    flow_run.run_count = attempt + 1
-                    state = run_body(flow_run, call)
-                    if not state.is_failed() or attempt == self.retries:
-                        break
-                    flow_run.state = states.AwaitingRetry(f"Retry {attempt + 1}/{self.retries}")
-                    time.sleep(self.retry_delay_seconds)
-                flow_run.wait_for_task_runs()
-                warn_unresolved(flow_run)
-            finally:
-                exit_context(tokens)
-        flow_run.state = state
-        flow_run.end = time.time()
-        _after_flow_run(self, flow_run, state)
+        try:
+            with flow_run.runner:
+                tokens = enter_context(flow_run)
+                try:
+                    state = self._run_attempts(flow_run, call)
+                    flow_run.wait_for_task_runs()
+                    warn_unresolved(flow_run)
+                except BaseException:
+                    flow_run.runner.note_abandoned()
+                    raise
+                finally:
+                    exit_context(tokens)
+        except (KeyboardInterrupt, SystemExit) as exc:
+            cause = "an interrupt signal" if isinstance(exc, KeyboardInterrupt) else "a system exit"
+            _cancel_unfinished(flow_run)
+            _end_flow_run(
+                self, flow_run, states.Crashed(f"Execution was aborted by {cause}.", data=exc)
+            )
+            raise
+        _end_flow_run(self, flow_run, state)
+        return state
+
+    def _run_attempts(self, flow_run: FlowRun, call: Callable[[], Any]) -> State:
+        flow_run.state = states.Running()
+        _call_flow_hooks(self, flow_run, self.on_running)
+        state: State = states.Pending()
+        for attempt in range(self.retries + 1):
+            flow_run.run_count = attempt + 1
+            state = run_body(flow_run, call)
+            if not state.is_failed() or attempt == self.retries:
+                break
+            flow_run.state = states.AwaitingRetry(f"Retry {attempt + 1}/{self.retries}")
+            time.sleep(self.retry_delay_seconds)
         return state
 
     def __repr__(self) -> str:
@@ -314,6 +333,19 @@ def _call_with_timeout(flow: Flow[Any], call: Callable[[], Any], seconds: float)
     if "error" in result:
         raise result["error"]
     return result.get("value")
+
+
+def _cancel_unfinished(flow_run: FlowRun) -> None:
+    """After an interrupt, nothing will run the flow's unfinished task runs: cancel them."""
+    for run in list(flow_run.runs):
+        if not run.done.done():
+            engine._finalize(run, states.Cancelled("The flow run was interrupted."))
+
+
+def _end_flow_run(flow: Flow[Any], flow_run: FlowRun, state: State) -> None:
+    flow_run.state = state
+    flow_run.end = time.time()
+    _after_flow_run(flow, flow_run, state)
 
 
 def _after_flow_run(flow: Flow[Any], flow_run: FlowRun, state: State) -> None:

@@ -31,10 +31,13 @@ _ATOMIC = frozenset({int, float, str, bytes, bool, type(None), complex, range})
 class Upstreams:
     """The upstream task runs found in a set of arguments, in first-seen order."""
 
-    __slots__ = ("runs", "allowed", "annotated")
+    __slots__ = ("runs", "allowed", "annotated", "values")
 
     def __init__(self) -> None:
         self.runs: dict[int, TaskRun] = {}
+        #: runs whose *results* (not futures) were passed: recorded as edges, as Prefect
+        #: does, but they never block or change what the task receives.
+        self.values: dict[int, TaskRun] | None = None
         #: ids of runs wrapped in ``allow_failure``: a failure there does not block.
         self.allowed: frozenset[int] | set[int] = _NONE_ALLOWED
         #: whether an annotation was seen, so the arguments need unwrapping even without runs.
@@ -53,10 +56,24 @@ class Upstreams:
         twin.runs = dict(self.runs)
         twin.allowed = set(self.allowed) if self.allowed else _NONE_ALLOWED
         twin.annotated = self.annotated
+        twin.values = dict(self.values) if self.values else None
         return twin
 
+    def add_values(self, runs: list[TaskRun]) -> None:
+        for run in runs:
+            if id(run) not in self.runs:
+                if self.values is None:
+                    self.values = {}
+                self.values.setdefault(id(run), run)
+
+    def edges(self) -> list[TaskRun]:
+        """Every data upstream: runs of futures and states, then producers of plain values."""
+        if not self.values:
+            return list(self.runs.values())
+        return [*self.runs.values(), *(r for k, r in self.values.items() if k not in self.runs)]
+
     def __bool__(self) -> bool:
-        return bool(self.runs) or self.annotated
+        return bool(self.runs) or self.annotated or bool(self.values)
 
     def allow(self, ids: frozenset[int] | set[int]) -> None:
         if ids:

@@ -42,6 +42,12 @@ import cloudpickle
 
 from flowc.exceptions import FlowcError, ParameterTypeError
 from flowc.runtime.flows import Flow, use_task_runner
+from flowc.runtime.prefect_alias import (
+    INTEGRATION_ALIASES,
+    PREFECT_ALIASES,
+    prefect_aliases,
+    prefect_aliases_active,
+)
 from flowc.runtime.report import RunCapture, build_report, capture
 
 if TYPE_CHECKING:
@@ -244,121 +250,6 @@ def make_runner(name: str | None, workers: int | None) -> TaskRunner | None:
         return factory(workers)
     except (ImportError, ValueError, TypeError) as exc:
         raise FlowcUsageError(f"--runner {name}: {exc}") from None
-
-
-# --------------------------------------------------------------------------- prefect aliases
-
-#: ``prefect`` modules a flow file may import, and the flowc module each one is.
-PREFECT_ALIASES: dict[str, str] = {
-    "prefect": "flowc",
-    "prefect.futures": "flowc.futures",
-    "prefect.task_runners": "flowc.task_runners",
-    "prefect.states": "flowc.states",
-    "prefect.utilities": "flowc.utilities",
-    "prefect.utilities.annotations": "flowc.utilities.annotations",
-    "prefect.exceptions": "flowc.exceptions",
-    "prefect.logging": "flowc.logging",
-}
-#: Prefect's integration packages: stand-ins offering flowc's runner of the same name.
-INTEGRATION_ALIASES: dict[str, str] = {
-    "prefect_dask": "DaskTaskRunner",
-    "prefect_dask.task_runners": "DaskTaskRunner",
-    "prefect_ray": "RayTaskRunner",
-    "prefect_ray.task_runners": "RayTaskRunner",
-}
-_ALIASED_ROOTS = frozenset({"prefect", "prefect_dask", "prefect_ray"})
-
-
-def _is_aliased(name: str) -> bool:
-    return name.partition(".")[0] in _ALIASED_ROOTS
-
-
-class _AliasLoader(importlib.abc.Loader):
-    """Hands the import system an existing module instead of making a new one."""
-
-    def __init__(self, make: Callable[[], types.ModuleType]) -> None:
-        self._make = make
-        self._spec: Any = None
-
-    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
-        module = self._make()
-        self._spec = getattr(module, "__spec__", None)
-        return module
-
-    def exec_module(self, module: types.ModuleType) -> None:
-        # The import system stamped the alias's spec on the flowc module: put its own back.
-        module.__spec__ = self._spec
-
-
-class _PrefectAliasFinder(importlib.abc.MetaPathFinder):
-    """Resolves ``prefect``, ``prefect.*``, ``prefect_dask`` and ``prefect_ray`` to flowc."""
-
-    def find_spec(
-        self, fullname: str, path: Any = None, target: Any = None
-    ) -> importlib.machinery.ModuleSpec | None:
-        if not _is_aliased(fullname):
-            return None
-        if fullname in PREFECT_ALIASES:
-            target_name = PREFECT_ALIASES[fullname]
-            return importlib.machinery.ModuleSpec(
-                fullname, _AliasLoader(lambda: importlib.import_module(target_name))
-            )
-        if fullname in INTEGRATION_ALIASES:
-            runner = INTEGRATION_ALIASES[fullname]
-            return importlib.machinery.ModuleSpec(
-                fullname, _AliasLoader(lambda: _integration_module(fullname, runner))
-            )
-        offered = ", ".join(sorted(PREFECT_ALIASES) + sorted(INTEGRATION_ALIASES))
-        raise ModuleNotFoundError(
-            f"No module named {fullname!r}: flowc run maps Prefect's modules to flowc's, and "
-            f"flowc has no equivalent of this one (mapped: {offered})",
-            name=fullname,
-        )
-
-
-def _integration_module(name: str, runner: str) -> types.ModuleType:
-    """A package named like a Prefect integration whose only attribute is flowc's runner."""
-    module = types.ModuleType(
-        name, f"flowc's stand-in for {name}: {runner} from flowc.task_runners"
-    )
-    module.__path__ = []  # a package, so that '<name>.task_runners' imports
-
-    def __getattr__(attribute: str) -> Any:
-        if attribute == runner:
-            import flowc.task_runners
-
-            return getattr(flowc.task_runners, runner)
-        raise AttributeError(f"module {name!r} (flowc's stand-in) has only {runner!r}")
-
-    vars(module).update(__getattr__=__getattr__, __all__=[runner])
-    return module
-
-
-def prefect_aliases_active() -> bool:
-    """True inside :func:`prefect_aliases` (a process runner can then alias in its workers)."""
-    return any(isinstance(finder, _PrefectAliasFinder) for finder in sys.meta_path)
-
-
-@contextlib.contextmanager
-def prefect_aliases() -> Iterator[None]:
-    """Inside the block, importing ``prefect`` (and friends) gives flowc's modules.
-
-    Whatever ``sys.modules`` held under those names (the real Prefect, if it was imported)
-    is set aside and put back afterwards; the aliases are removed. Blocks may nest.
-    """
-    saved = {name: module for name, module in list(sys.modules.items()) if _is_aliased(name)}
-    for name in saved:
-        del sys.modules[name]
-    finder = _PrefectAliasFinder()
-    sys.meta_path.insert(0, finder)
-    try:
-        yield
-    finally:
-        with contextlib.suppress(ValueError):
-            sys.meta_path.remove(finder)
-        for name in [name for name in list(sys.modules) if _is_aliased(name)]:
-            del sys.modules[name]
-        sys.modules.update(saved)
 
 
 # --------------------------------------------------------------------------- loading

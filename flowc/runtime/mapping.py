@@ -46,10 +46,14 @@ def map_parameters(
 ) -> TaskRunFutureList:
     dependencies = Upstreams()
     resolved: dict[str, Any] = {}
+    links = engine.current_run_context(task, "map")[0].links
     for key, value in parameters.items():
         run = _run_of(value)
         if run is None:
             resolved[key] = value
+            producer = links.producer_of(value) if links else None
+            if producer is not None:
+                dependencies.add_values([producer])
             continue
         dependencies.add(run, allowed=False)
         run.has_downstream = True

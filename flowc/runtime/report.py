@@ -92,7 +92,7 @@ def task_run_record(run: TaskRun) -> dict[str, Any]:
         "state": state_record(run.state),
         "run_count": run.run_count,
         "upstream": {
-            "data": [str(up.id) for up in run.upstreams.runs.values()],
+            "data": [str(up.id) for up in run.upstreams.edges()],
             "wait_for": [str(up.id) for up in run.wait_for],
         },
         "parent": str(run.parent.id) if run.parent is not None else None,

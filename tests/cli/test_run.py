@@ -449,3 +449,9 @@ def test_ctrl_c_exits_130_with_one_line(
     lines = stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("interrupted (Ctrl-C): flow run 'slow-flow-")
     assert read_report(report_path)["state"]["type"] == "CRASHED"
+
+
+def test_prefect_imported_inside_a_task_body_on_worker_processes(flowc: Any) -> None:
+    result = flowc("run", "prefect_inside_task.py")
+    assert result.code == 0, result.stderr
+    assert result_value(result.stdout) == "Completed"

@@ -320,3 +320,29 @@ def test_each_flow_run_gets_a_fresh_runner():
 
     assert f() == 1 and f() == 1
     assert not template.started
+
+
+def test_interrupt_stops_the_flow_at_once_and_finishes_its_record():
+    import os
+    import signal
+    import threading
+
+    @task
+    def nap(seconds):
+        time.sleep(seconds)
+
+    @flow
+    def f():
+        futures = [nap.submit(2) for _ in range(10)]
+        futures[0].wait()
+
+    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
+    start = time.monotonic()
+    timer.start()
+    with capture() as runs, pytest.raises(KeyboardInterrupt):
+        f()
+    assert time.monotonic() - start < 1.5
+    flow_run = runs.last
+    assert flow_run.state.is_crashed() and flow_run.end is not None
+    assert all(run.state.is_final() for run in flow_run.records)
+    assert {run.state.name for run in flow_run.records} <= {"Cancelled", "Completed", "Crashed"}

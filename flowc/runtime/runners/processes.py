@@ -8,12 +8,14 @@ killed. An argument that cannot be pickled fails that run with a message naming 
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import os
 from typing import TYPE_CHECKING, Any
 
 import cloudpickle
 
 from flowc.runtime.calls import Call, Outcome, run_call
+from flowc.runtime.prefect_alias import prefect_aliases, prefect_aliases_active
 from flowc.runtime.runners.base import OnDone, OnStart, TaskRunner
 from flowc.runtime.runners.errors import CallNotSent
 from flowc.runtime.runners.worker_pool import WorkerPool
@@ -66,8 +68,10 @@ class ProcessPoolTaskRunner(TaskRunner):
 
 
 def _pickle_call(run: TaskRun, call: Call) -> bytes:
+    # Under ``flowc run`` a task body may ``import prefect``: the worker must alias it too.
+    aliased = prefect_aliases_active()
     try:
-        return cloudpickle.dumps((call.fn, call.args, call.kwargs, call.timeout))
+        return cloudpickle.dumps((call.fn, call.args, call.kwargs, call.timeout, aliased))
     except Exception as exc:
         raise CallNotSent(_unpicklable_message(run, call, exc)) from exc
 
@@ -109,8 +113,9 @@ def _outcome_of(done: concurrent.futures.Future[bytes]) -> Outcome | BaseExcepti
 
 def run_pickled_call(payload: bytes) -> bytes:
     """Worker side: run the call and send its Outcome back, always as something picklable."""
-    fn, args, kwargs, timeout = cloudpickle.loads(payload)
-    outcome = run_call(fn, args, kwargs, timeout, keep_traceback_text=True)
+    fn, args, kwargs, timeout, aliased = cloudpickle.loads(payload)
+    with prefect_aliases() if aliased else contextlib.nullcontext():
+        outcome = run_call(fn, args, kwargs, timeout, keep_traceback_text=True)
     try:
         data: bytes = cloudpickle.dumps(outcome)
         if not outcome.ok:

@@ -11,6 +11,7 @@ condition) would double the cost of a trivial task.
 
 from __future__ import annotations
 
+import concurrent.futures
 import ctypes
 import os
 import queue
@@ -83,11 +84,24 @@ class ThreadPoolTaskRunner(TaskRunner):
         with self._spawn_lock:
             threads, self._threads = self._threads, []
             self._limit = 0  # a late placement must not start a thread nobody will stop
+        if abandon_running:
+            self._cancel_queued()
         for _ in threads:
             self._queue.put(None)
         if not abandon_running:
             for thread in threads:
                 thread.join()
+
+    def _cancel_queued(self) -> None:
+        """Calls still queued when the flow gives up on its runner are cancelled, not run."""
+        while True:
+            try:
+                placed = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if placed is not None and not placed.cancelled:
+                placed.cancelled = True
+                placed.on_done(concurrent.futures.CancelledError())
 
     def _place(self, run: TaskRun, call: Call, on_start: OnStart, on_done: OnDone) -> Placed:
         placed = Placed(run, call, on_start, on_done)

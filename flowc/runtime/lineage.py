@@ -1,0 +1,99 @@
+"""Result lineage: which task run produced a plain value that is passed to another task.
+
+Prefect records an edge not only for futures in a task's arguments but also for *values* that
+came out of another task — the value of a direct call, or of ``.result()`` — by remembering the
+identity of each task's result and of its direct members (one level deep), and looking up every
+object found in a later call's arguments. Singletons (``None``, booleans, ``...``, small ints)
+cannot be told apart, so they are never linked. flowc keeps a reference with each link so an
+identity that was freed and reused can never point at the wrong run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from typing import TYPE_CHECKING, Any
+
+from flowc.runtime.annotations import BaseAnnotation, quote
+
+if TYPE_CHECKING:
+    from flowc.runtime.taskrun import TaskRun
+
+__all__ = ["ResultLinks"]
+
+_UNTRACKABLE = frozenset({bool, type(None), type(...), type(NotImplemented)})
+_LEAVES = frozenset({int, float, str, bytes, complex, range, bool, type(None)})
+
+
+def _trackable(value: Any) -> bool:
+    kind = type(value)
+    if kind in _UNTRACKABLE:
+        return False
+    return not (kind is int and -5 <= value <= 256)
+
+
+def _members(value: Any) -> list[Any]:
+    """The direct members of a container, as Prefect's one-level visit sees them."""
+    if isinstance(value, dict):
+        return [*value.keys(), *value.values()]
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return list(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [getattr(value, f.name) for f in dataclasses.fields(value)]
+    fields = getattr(type(value), "model_fields", None)
+    if isinstance(fields, dict) and hasattr(value, "model_dump"):
+        return [getattr(value, name, None) for name in fields]
+    return []
+
+
+class ResultLinks:
+    """The results of one flow run's task runs, by identity."""
+
+    __slots__ = ("_by_id", "_lock")
+
+    def __init__(self) -> None:
+        self._by_id: dict[int, tuple[Any, TaskRun]] = {}
+        self._lock = threading.Lock()
+
+    def __bool__(self) -> bool:
+        return bool(self._by_id)
+
+    def link(self, value: Any, run: TaskRun) -> None:
+        """Remember that ``value`` (and each of its direct members) came from ``run``."""
+        if type(value) in _LEAVES and not _trackable(value):
+            return
+        entries = [(id(v), (v, run)) for v in (value, *_members(value)) if _trackable(v)]
+        if entries:
+            with self._lock:
+                self._by_id.update(entries)
+
+    def producer_of(self, value: Any) -> TaskRun | None:
+        entry = self._by_id.get(id(value))
+        if entry is not None and entry[0] is value:
+            return entry[1]
+        return None
+
+    def producers(self, values: Any, max_depth: int | None = None) -> list[TaskRun]:
+        """The runs whose results appear anywhere in ``values`` (``quote`` hides a value)."""
+        found: dict[int, TaskRun] = {}
+        self._walk(values, found, set(), 0, max_depth)
+        return list(found.values())
+
+    def _walk(
+        self, value: Any, found: dict[int, TaskRun], seen: set[int], depth: int, limit: int | None
+    ) -> None:
+        run = self.producer_of(value)
+        if run is not None:
+            found.setdefault(id(run), run)
+        if isinstance(value, BaseAnnotation):
+            if not isinstance(value, quote):
+                self._walk(value.value, found, seen, depth, limit)
+            return
+        if type(value) in _LEAVES or (limit is not None and depth >= limit) or id(value) in seen:
+            return
+        members = _members(value)
+        if not members:
+            return
+        seen.add(id(value))
+        for member in members:
+            self._walk(member, found, seen, depth + 1, limit)

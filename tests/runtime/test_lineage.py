@@ -1,0 +1,128 @@
+"""Value edges: a task's *result* passed to another task is an upstream, as Prefect records it."""
+
+from __future__ import annotations
+
+from flowc import capture, flow, quote, task
+from flowc.runtime.lineage import ResultLinks
+
+
+@task
+def extract():
+    return [10, 20, 300]
+
+
+@task
+def transform(values):
+    return [v * 2 for v in values]
+
+
+@task
+def greet(name):
+    return f"hi {name}"
+
+
+@task
+def name():
+    return "Marvin"
+
+
+@task
+def flag():
+    return True
+
+
+def _edges(runs):
+    return [
+        (run.task.name, sorted(up.task.name for up in run.upstreams.edges()))
+        for run in runs.last.records
+    ]
+
+
+def test_direct_call_result_passed_on_is_an_upstream():
+    @flow
+    def f():
+        return transform(extract())
+
+    with capture() as runs:
+        f()
+    assert _edges(runs) == [("extract", []), ("transform", ["extract"])]
+
+
+def test_result_of_a_future_passed_on_is_an_upstream():
+    @flow
+    def f():
+        text = name.submit().result()
+        return greet.submit(text).result()
+
+    with capture() as runs:
+        assert f() == "hi Marvin"
+    assert _edges(runs)[1] == ("greet", ["name"])
+
+
+def test_members_of_a_result_one_level_deep_are_linked():
+    @flow
+    def f():
+        values = extract()
+        return transform.map([values[:2], values]).result()
+
+    with capture() as runs:
+        f()
+    edges = _edges(runs)
+    # a new list of small ints (no edge); the list itself is the result of extract
+    assert edges[1:] == [("transform", []), ("transform", ["extract"])]
+
+
+def test_singletons_are_never_linked():
+    @task
+    def echo(x):
+        return x
+
+    @flow
+    def f():
+        return echo(flag())
+
+    with capture() as runs:
+        assert f() is True
+    assert _edges(runs)[1] == ("echo", [])
+
+
+def test_value_edges_do_not_block_or_change_inputs():
+    @task
+    def boom():
+        raise ValueError("failed")
+
+    @task
+    def describe(error):
+        return type(error).__name__
+
+    @flow
+    def f():
+        error = boom.submit().result(raise_on_failure=False)
+        return describe.submit(error).result()
+
+    with capture() as runs:
+        assert f() == "ValueError"
+    assert _edges(runs)[1] == ("describe", ["boom"])
+
+
+def test_quote_hides_values_from_lineage():
+    @flow
+    def f():
+        return transform(quote(extract()))
+
+    with capture() as runs:
+        f()
+    assert _edges(runs)[1] == ("transform", [])
+
+
+def test_links_verify_identity():
+    links = ResultLinks()
+    value = [1, 2]
+
+    class Run:
+        pass
+
+    run = Run()
+    links.link(value, run)  # type: ignore[arg-type]
+    assert links.producer_of(value) is run
+    assert links.producer_of([1, 2]) is None
