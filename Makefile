@@ -23,7 +23,7 @@ graphviz-binary:
 	  else echo "note: 'dot' not found; install Graphviz for SVG/PNG output"; fi; }
 
 demo: setup
-	$(BIN)/python -m examples.demo
+	$(BIN)/python examples/demo.py
 
 lint: setup
 	$(BIN)/ruff check flowc tests bench examples

@@ -82,12 +82,13 @@ def state_record(state: State) -> dict[str, Any]:
     return {"type": state.type.value, "name": state.name, "message": state.message}
 
 
-def task_run_record(run: TaskRun) -> dict[str, Any]:
-    return {
+def task_run_record(run: TaskRun, subflow_runs: dict[int, FlowRun] | None = None) -> dict[str, Any]:
+    record = {
         "id": str(run.id),
         "name": run.name,
         "task": run.task.name,
         "flow": run.flow_name,
+        "flow_run": str(run.flow_run.id) if run.flow_run is not None else None,
         "kind": run.kind,
         "state": state_record(run.state),
         "run_count": run.run_count,
@@ -99,11 +100,16 @@ def task_run_record(run: TaskRun) -> dict[str, Any]:
         "start": _iso(run.start),
         "end": _iso(run.end),
     }
+    if run.kind == "subflow":
+        subflow = (subflow_runs or {}).get(id(run))
+        record["subflow_run"] = str(subflow.id) if subflow is not None else None
+    return record
 
 
 def build_report(flow_run: FlowRun, result: Any = ...) -> dict[str, Any]:
     """The ``flowc.run/1`` report of a finished top-level flow run."""
     state = flow_run.state
+    subflow_runs = {id(run.record): run for run in flow_run.flow_runs if run.record is not None}
     if result is ...:
         result = state.data if state.is_completed() else None
     return {
@@ -124,5 +130,5 @@ def build_report(flow_run: FlowRun, result: Any = ...) -> dict[str, Any]:
             }
             for run in flow_run.flow_runs
         ],
-        "task_runs": [task_run_record(run) for run in flow_run.records],
+        "task_runs": [task_run_record(run, subflow_runs) for run in flow_run.records],
     }

@@ -13,6 +13,7 @@ TASK_RUN_FIELDS = {
     "name",
     "task",
     "flow",
+    "flow_run",
     "kind",
     "state",
     "run_count",
@@ -58,7 +59,8 @@ def test_top_level_fields(graph_report: dict[str, Any]) -> None:
 
 def test_task_runs_names_states_and_kinds(graph_report: dict[str, Any]) -> None:
     runs = graph_report["task_runs"]
-    assert all(set(run) == TASK_RUN_FIELDS for run in runs)
+    assert all(set(run) - {"subflow_run"} == TASK_RUN_FIELDS for run in runs)
+    assert all(("subflow_run" in run) == (run["kind"] == "subflow") for run in runs)
     tasks = [run["task"] for run in runs]
     assert tasks == [
         "announce",
@@ -123,6 +125,9 @@ def test_subflow_records(graph_report: dict[str, Any]) -> None:
     assert flows[1]["parent"] == flows[0]["id"]
     assert flows[0]["name"] == graph_report["flow_run"]
     assert all(flow["state"]["type"] == "COMPLETED" for flow in flows)
+    assert record["subflow_run"] == flows[1]["id"]
+    assert record["flow_run"] == flows[0]["id"]
+    assert all(run["flow_run"] == flows[1]["id"] for run in inner_runs)
 
 
 def test_report_of_a_failed_flow(flowc: Any, read_report: Any, report_path: Path) -> None:
