@@ -9,7 +9,6 @@ it happened.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import time
 import traceback
@@ -82,10 +81,14 @@ def run_call(
         is_async = inspect.iscoroutinefunction(fn)
     try:
         if is_async:
+            import asyncio
+
             value = asyncio.run(_await_with_timeout(fn(*args, **kwargs), timeout))
         else:
             value = fn(*args, **kwargs)
             if inspect.isawaitable(value):
+                import asyncio
+
                 value = asyncio.run(_await_with_timeout(value, timeout))
     except BaseException as exc:  # the engine decides what each exception means
         text = "".join(traceback.format_exception(exc)) if keep_traceback_text else None
@@ -96,4 +99,6 @@ def run_call(
 async def _await_with_timeout(awaitable: Any, timeout: float | None) -> Any:
     if timeout is None:
         return await awaitable
+    import asyncio
+
     return await asyncio.wait_for(awaitable, timeout)

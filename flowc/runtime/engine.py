@@ -22,7 +22,6 @@ than recursing, so a failure at the head of a long chain does not exhaust the st
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import concurrent.futures
 import functools
@@ -53,8 +52,6 @@ __all__ = ["call_task", "create_run", "schedule", "submit_parameters", "submit_t
 logger = logging.getLogger("flowc.runtime")
 
 _lock = threading.Lock()
-#: What an async task's own ``asyncio.wait_for`` raises (a distinct class on Python 3.10).
-_TIMEOUT_ERRORS = (TimeoutError, asyncio.TimeoutError)
 _local = threading.local()
 
 
@@ -152,14 +149,14 @@ def _upstreams_of(run: TaskRun) -> list[TaskRun]:
 
 def schedule(run: TaskRun, runner: TaskRunner) -> None:
     """Dispatch ``run`` now if its upstreams are final, else when the last one becomes so."""
-    waiting = [up for up in _upstreams_of(run) if not up.done.done()]
+    waiting = [up for up in _upstreams_of(run) if not up.is_final()]
     if not waiting:
         _dispatch(run, runner)
         return
     run.pending = len(waiting)
     on_done = functools.partial(_upstream_done, run, runner)
     for upstream in waiting:
-        upstream.done.add_done_callback(on_done)
+        upstream.add_done_callback(on_done)
 
 
 def _upstream_done(run: TaskRun, runner: TaskRunner, _signal: Any) -> None:
@@ -323,16 +320,19 @@ class _Attempt:
                 run, states.Crashed(f"Execution was aborted by {cause}.", data=exc), outcome.end
             )
             return
-        if (
-            isinstance(exc, _TIMEOUT_ERRORS)
-            and run.task.timeout_seconds is not None
-            and run.task.isasync
-        ):
+        if run.task.isasync and run.task.timeout_seconds is not None and _is_timeout(exc):
             seconds = run.task.timeout_seconds
             exc = TaskRunTimeoutError(f"Task run exceeded timeout of {seconds} second(s)")
             _settle_failure(self, exc, timed_out=True, end=outcome.end)
             return
         _settle_failure(self, exc, timed_out=False, end=outcome.end)
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    """What an async task's own ``asyncio.wait_for`` raised (a distinct class on Python 3.10)."""
+    import asyncio
+
+    return isinstance(exc, (TimeoutError, asyncio.TimeoutError))
 
 
 def _settle_infrastructure_error(run: TaskRun, exc: BaseException) -> None:
@@ -407,7 +407,7 @@ def _finalize(run: TaskRun, state: State, end: float | None = None) -> None:
     Releasing a run may dispatch — and so finalise — downstream runs from inside the
     completion callbacks; those are queued and drained here instead of recursing.
     """
-    if run.done.done():
+    if run.is_final():
         return
     _set_state(run, state)
     run.end = time.time() if end is None else end
@@ -425,8 +425,7 @@ def _finalize(run: TaskRun, state: State, end: float | None = None) -> None:
     try:
         while queue:
             released = queue.popleft()
-            if not released.done.done():
-                released.done.set_result(released.state)
+            released.release()
     finally:
         _local.queue = None
 
@@ -457,11 +456,11 @@ def call_task(
     run = create_run(task, "call", flow_run, parameters, wait_for, parent, caller_site(2))
     run.observed = True
     for upstream in _upstreams_of(run):
-        upstream.done.result()
+        upstream.wait()
     runner = InlineRunner()
     with runner:
         schedule(run, runner)
-        state = run.done.result()
+        state = run.wait()
     if return_state:
         return state
     return state.result()
@@ -485,11 +484,11 @@ async def call_task_async(
     run = create_run(task, "call", flow_run, parameters, wait_for, parent, site)
     run.observed = True
     for upstream in _upstreams_of(run):
-        await asyncio.wrap_future(upstream.done)
+        await asyncio.wrap_future(upstream.completion())
     runner = LoopRunner(asyncio.get_running_loop())
     with runner:
         schedule(run, runner)
-        state = await asyncio.wrap_future(run.done)
+        state = await asyncio.wrap_future(run.completion())
     if return_state:
         return state
     return state.result()

@@ -101,7 +101,7 @@ class FlowRun:
         """Wait for every task run of this flow run, including those created while waiting."""
         index = 0
         while index < len(self.runs):
-            self.runs[index].done.result()
+            self.runs[index].wait()
             index += 1
 
     def unresolved_runs(self) -> list[TaskRun]:
@@ -152,7 +152,7 @@ def final_state_of(value: Any) -> tuple[State, Any]:
     def to_state(run: TaskRun) -> State:
         run.observed = True
         returned_runs.append(run)
-        return run.done.result()
+        return run.wait()
 
     converted = replace_runs(value, to_state)
     if isinstance(value, State) and value._run is None:

@@ -229,7 +229,7 @@ class Flow(Generic[R]):
             )
             record.observed = True
             for upstream in engine._upstreams_of(record):
-                upstream.done.result()
+                upstream.wait()
             blocker = engine._first_blocking_upstream(record)
             if blocker is not None:
                 exc = UpstreamTaskError(
@@ -338,7 +338,7 @@ def _call_with_timeout(flow: Flow[Any], call: Callable[[], Any], seconds: float)
 def _cancel_unfinished(flow_run: FlowRun) -> None:
     """After an interrupt, nothing will run the flow's unfinished task runs: cancel them."""
     for run in list(flow_run.runs):
-        if not run.done.done():
+        if not run.is_final():
             engine._finalize(run, states.Cancelled("The flow run was interrupted."))
 
 

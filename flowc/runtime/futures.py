@@ -7,12 +7,13 @@ library's well-tested machinery instead of a second implementation of it.
 
 from __future__ import annotations
 
-import concurrent.futures
+import queue
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 from uuid import UUID
 
-from flowc.exceptions import UnfinishedRun
 from flowc.runtime.states import State
 
 if TYPE_CHECKING:
@@ -61,8 +62,8 @@ class TaskRunFuture(Generic[R]):
         self._run.observed = True
         _check_timeout(timeout)
         try:
-            self._run.done.result(timeout)
-        except concurrent.futures.TimeoutError:
+            self._run.wait(timeout)
+        except TimeoutError:
             return
 
     def result(self, timeout: float | None = None, raise_on_failure: bool = True) -> R:
@@ -70,18 +71,16 @@ class TaskRunFuture(Generic[R]):
         self._run.observed = True
         _check_timeout(timeout)
         try:
-            state = self._run.done.result(timeout)
-        except concurrent.futures.TimeoutError:
+            state = self._run.wait(timeout)
+        except TimeoutError:
             raise TimeoutError(
                 f"Task run {self._run.id} did not complete within {timeout} seconds"
             ) from None
-        if not state.is_final():  # pragma: no cover - the signal is only set with final states
-            raise UnfinishedRun(f"Run is in {state.type.value} state.")
         return state.result(raise_on_failure=raise_on_failure)  # type: ignore[no-any-return]
 
     def add_done_callback(self, fn: Callable[[TaskRunFuture[R]], object]) -> None:
         """Call ``fn(self)`` once the run is final (now, if it already is)."""
-        self._run.done.add_done_callback(lambda _: fn(self))
+        self._run.add_done_callback(lambda _: fn(self))
 
     def __repr__(self) -> str:
         return f"PrefectFuture({self._run.name!r}, state={self._run.state})"
@@ -125,15 +124,42 @@ class DoneAndNotDoneFutures(NamedTuple):
 def wait(
     futures: Iterable[TaskRunFuture[Any]], timeout: float | None = None
 ) -> DoneAndNotDoneFutures:
-    """Wait for all ``futures`` to be final, or for ``timeout`` seconds; never raises on timeout."""
+    """Wait for all ``futures`` to be final, or for ``timeout`` seconds; never raises on timeout.
+
+    One countdown for the whole set, fed by the runs' done-callbacks: waiting on thousands of
+    futures costs a callback each, not a lock and condition each.
+    """
     _check_timeout(timeout)
     unique = set(futures)
-    by_signal = {}
+    pending = []
     for future in unique:
         future._run.observed = True
-        by_signal[future._run.done] = future
-    done, not_done = concurrent.futures.wait(by_signal, timeout=timeout)
-    return DoneAndNotDoneFutures({by_signal[s] for s in done}, {by_signal[s] for s in not_done})
+        if not future._run.is_final():
+            pending.append(future._run)
+    if pending:
+        _Countdown(len(pending)).wait_for(pending, timeout)
+    done = {future for future in unique if future._run.is_final()}
+    return DoneAndNotDoneFutures(done, unique - done)
+
+
+class _Countdown:
+    __slots__ = ("_left", "_lock", "_event")
+
+    def __init__(self, count: int) -> None:
+        self._left = count
+        self._lock = threading.Lock()
+        self._event = threading.Event()
+
+    def _one_done(self, _run: TaskRun) -> None:
+        with self._lock:
+            self._left -= 1
+            if self._left == 0:
+                self._event.set()
+
+    def wait_for(self, runs: list[TaskRun], timeout: float | None) -> None:
+        for run in runs:
+            run.add_done_callback(self._one_done)
+        self._event.wait(timeout)
 
 
 def as_completed(
@@ -141,22 +167,34 @@ def as_completed(
 ) -> Iterator[TaskRunFuture[Any]]:
     """Yield each future once: those already final first, then in completion order."""
     _check_timeout(timeout)
-    by_signal: dict[concurrent.futures.Future[State], TaskRunFuture[Any]] = {}
+    unique: dict[int, TaskRunFuture[Any]] = {}
     for future in futures:
         future._run.observed = True
-        by_signal.setdefault(future._run.done, future)
-    try:
-        for signal in concurrent.futures.as_completed(by_signal, timeout=timeout):
-            yield by_signal[signal]
-    except concurrent.futures.TimeoutError as exc:  # a distinct class on Python 3.10
-        raise TimeoutError(*exc.args) from None
+        unique.setdefault(id(future._run), future)
+    finished: queue.SimpleQueue[TaskRun] = queue.SimpleQueue()
+    pending = []
+    for future in unique.values():
+        if future._run.is_final():
+            yield future
+        else:
+            pending.append(future)
+    for future in pending:
+        future._run.add_done_callback(finished.put)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    for left in range(len(pending), 0, -1):
+        try:
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            run = finished.get(timeout=remaining)
+        except queue.Empty:
+            raise TimeoutError(f"{left} (of {len(unique)}) futures unfinished") from None
+        yield unique[id(run)]
 
 
 def resolve_futures_to_states(value: Any) -> Any:
     """``value`` with each future (however nested) waited for and replaced by its final state."""
     from flowc.runtime.inputs import replace_runs
 
-    return replace_runs(value, lambda run: run.done.result())
+    return replace_runs(value, lambda run: run.wait())
 
 
 def _check_timeout(timeout: float | None) -> None:

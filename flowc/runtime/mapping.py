@@ -57,7 +57,7 @@ def map_parameters(
             continue
         dependencies.add(run, allowed=False)
         run.has_downstream = True
-        state = run.done.result()
+        state = run.wait()
         if not state.is_completed():
             raise UpstreamTaskError(
                 f"Upstream task run '{run.id}' did not reach a 'COMPLETED' state."

@@ -9,9 +9,12 @@ because a flow may hold hundreds of thousands of them.
 from __future__ import annotations
 
 import concurrent.futures
+import logging
 import os
 import random
+import threading
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from flowc.runtime.states import State, StateType
@@ -38,7 +41,9 @@ class TaskRun:
         "run_count",
         "start",
         "end",
-        "done",
+        "_final",
+        "_callbacks",
+        "_future",
         "site",
         "observed",
         "has_downstream",
@@ -73,7 +78,9 @@ class TaskRun:
         self.run_count = 0
         self.start: float | None = None
         self.end: float | None = None
-        self.done: concurrent.futures.Future[State] = concurrent.futures.Future()
+        self._final = False
+        self._callbacks: list[Callable[[TaskRun], object]] | None = None
+        self._future: concurrent.futures.Future[State] | None = None
         self.site = site
         #: set once user code waited on or took the result of this run (or of a downstream).
         self.observed = False
@@ -106,12 +113,69 @@ class TaskRun:
     def flow_name(self) -> str | None:
         return self.flow_run.name if self.flow_run is not None else None
 
+    # Completion. Most runs are never waited on while unfinished, so the blocking primitive
+    # (a ``concurrent.futures.Future``, with its lock and condition) is made only on demand;
+    # a flag and a callback list, guarded by one module lock, serve everyone else.
+
     def is_final(self) -> bool:
-        return self.done.done()
+        return self._final
+
+    def add_done_callback(self, fn: Callable[[TaskRun], object]) -> None:
+        """Call ``fn(run)`` once the run is final: now, in this thread, if it already is."""
+        with _completion_lock:
+            if not self._final:
+                if self._callbacks is None:
+                    self._callbacks = [fn]
+                else:
+                    self._callbacks.append(fn)
+                return
+        fn(self)
+
+    def completion(self) -> concurrent.futures.Future[State]:
+        """A future that is (or will be) set with the final state: for ``wait``-style APIs."""
+        with _completion_lock:
+            future = self._future
+            if future is None:
+                future = self._future = concurrent.futures.Future()
+                if not self._final:
+                    return future
+            else:
+                return future
+        future.set_result(self.state)
+        return future
+
+    def wait(self, timeout: float | None = None) -> State:
+        """Block until final and return the final state; ``TimeoutError`` after ``timeout``."""
+        if self._final:
+            return self.state
+        try:
+            return self.completion().result(timeout)
+        except concurrent.futures.TimeoutError:  # a distinct class on Python 3.10
+            raise TimeoutError(f"task run {self.name!r} is not final after {timeout}s") from None
+
+    def release(self) -> None:
+        """Mark the run final (its state is set) and wake waiters and callbacks, once."""
+        with _completion_lock:
+            if self._final:
+                return
+            self._final = True
+            callbacks, self._callbacks = self._callbacks, None
+            future = self._future
+        if future is not None:
+            future.set_result(self.state)
+        if callbacks:
+            for callback in callbacks:
+                try:
+                    callback(self)
+                except Exception:
+                    logger.exception("callback %r on task run %s failed", callback, self.name)
 
     def __repr__(self) -> str:
         return f"<TaskRun {self.name!r} {self.state}>"
 
+
+_completion_lock = threading.Lock()
+logger = logging.getLogger("flowc.runtime")
 
 #: Run ids come from a PRNG seeded from the OS once: ``uuid4()`` reads ``os.urandom`` on
 #: every call, a system call that costs more than the rest of a submit on some kernels.

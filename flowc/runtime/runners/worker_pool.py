@@ -322,10 +322,12 @@ class WorkerPool:
             sentinels = {w.process.sentinel: w for w in self._workers}
         ready = set(wait([self._wake_r, *conns, *sentinels], timeout))
         if self._wake_r in ready:
+            # Drain and re-arm under one lock: a wake-up sent between the two would otherwise
+            # be eaten while the flag still says one is pending, and none would be sent again.
             with self._lock:
+                while self._wake_r.poll():
+                    self._wake_r.recv_bytes()
                 self._wake_pending = False
-            while self._wake_r.poll():
-                self._wake_r.recv_bytes()
         for conn, worker in conns.items():
             if conn in ready:
                 self._receive(worker)
