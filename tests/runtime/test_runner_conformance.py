@@ -273,3 +273,15 @@ def test_unpicklable_argument_fails_that_run_naming_the_argument():
     assert failed.is_failed()
     assert "argument 'x' cannot be pickled" in failed.message
     assert good == 2
+
+
+def test_calls_abandoned_at_their_timeout_do_not_starve_the_pool(make_runner):
+    def body():
+        stuck = [hangs.submit() for _ in range(2)]
+        wait(stuck)
+        return inc.submit(1).result()
+
+    start = time.monotonic()
+    state, _ = run_on(make_runner(max_workers=2), body)
+    assert state.result() == 2
+    assert time.monotonic() - start < 10

@@ -130,11 +130,19 @@ class ThreadPoolTaskRunner(TaskRunner):
 
         Code blocked inside C (a long ``time.sleep``) sees it only when that returns; the
         engine has already moved the run on, and its thread is not waited for at shutdown.
+        Until it returns, that thread does not count against ``max_workers``: a replacement
+        starts, so abandoned calls never starve the rest of the flow.
         """
         with _interrupt_lock:
             handle.cancelled = True
-            if handle.thread is not None:
+            busy = handle.thread is not None
+            if busy:
                 raise_in_thread(handle.thread, type(exc))
+        if busy:
+            with self._spawn_lock:
+                if self._limit:
+                    self._limit += 1
+            self._add_thread()
 
     def __repr__(self) -> str:
         return f"ThreadPoolTaskRunner(max_workers={self.max_workers})"
