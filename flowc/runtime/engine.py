@@ -171,6 +171,7 @@ def _dispatch(run: TaskRun, runner: TaskRunner) -> None:
     try:
         blocker = _first_blocking_upstream(run)
         if blocker is not None:
+            run.blocked_by = blocker
             _finalize(
                 run,
                 states.NotReady(

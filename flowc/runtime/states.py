@@ -158,25 +158,34 @@ class State:
         if isinstance(data, BaseException):
             return data
         if not self.is_final():
-            return UnfinishedRun(
-                f"Run is in {self.type.value} state, its result is not available."
-                + (f" {self.message}" if self.message else "")
-            )
+            return UnfinishedRun(self._unfinished_message())
         if isinstance(data, State):
             return data.exception()
         if isinstance(data, (list, tuple)):
             for item in data:
                 if isinstance(item, State) and not item.is_completed():
-                    if item.is_final():
-                        return item.exception()
-                    return UnfinishedRun(
-                        f"Run is in {item.type.value} state, its result is not available."
-                        + (f" {item.message}" if item.message else "")
-                    )
+                    return item.exception()
         kind = {StateType.CRASHED: CrashedRun, StateType.CANCELLED: CancelledRun}.get(
             self.type, FailedRun
         )
         return kind(self.message or f"Run is in {self.type.value} state.")
+
+    def _unfinished_message(self) -> str:
+        """Why there is no result; for a NotReady run, the upstream failure at the root of it."""
+        text = f"Run is in {self.type.value} state, its result is not available."
+        if self.message:
+            text += f" {self.message}"
+        run = self._run
+        blocker = getattr(run, "blocked_by", None)
+        while getattr(blocker, "blocked_by", None) is not None:
+            blocker = blocker.blocked_by  # type: ignore[union-attr]
+        if blocker is not None:
+            cause = blocker.state
+            text = (
+                f"Task run {run.name!r} did not run: its upstream {blocker.name!r} ended "
+                f"{cause.name}" + (f" ({cause.message})" if cause.message else "") + f". {text}"
+            )
+        return text
 
     def copy(self, **changes: Any) -> State:
         fields = {"type": self.type, "name": self.name, "message": self.message, "data": self.data}

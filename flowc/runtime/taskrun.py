@@ -49,6 +49,7 @@ class TaskRun:
         "has_downstream",
         "pending",
         "settled",
+        "blocked_by",
         "_name",
         "__weakref__",
     )
@@ -88,6 +89,8 @@ class TaskRun:
         self.pending = 0
         #: the last attempt whose outcome (or timeout) has been decided.
         self.settled = 0
+        #: the upstream that kept this run from running (it is NotReady), if any.
+        self.blocked_by: TaskRun | None = None
         self._name = name
 
     @property

@@ -86,3 +86,16 @@ def test_long_failed_chain_does_not_exhaust_the_stack():
     state = f(return_state=True)
     assert state.is_failed()
     assert state.data[0].name == "NotReady"
+
+
+def test_unfinished_run_error_names_the_root_cause_upstream():
+    import pytest
+
+    from flowc.exceptions import UnfinishedRun
+
+    @flow
+    def f():
+        return step.submit(step.submit(fail.submit()))
+
+    with pytest.raises(UnfinishedRun, match=r"its upstream 'fail-\w+' ended Failed \(.*root cause"):
+        f()
