@@ -179,10 +179,8 @@ def _dispatch(run: TaskRun, runner: TaskRunner) -> None:
                 ),
             )
             return
-        resolved = (
-            resolve_inputs(run.parameters) if run.upstreams.need_resolution else run.parameters
-        )
-        cache_key = _cache_key(run, resolved)
+        resolved = runner.resolve_inputs(run)
+        cache_key = _cache_key(run)
         if cache_key is not None:
             hit = run.flow_run.root.cache_lookup(cache_key) if run.flow_run else None
             if hit is not None:
@@ -204,12 +202,12 @@ def _first_blocking_upstream(run: TaskRun) -> TaskRun | None:
     return None
 
 
-def _cache_key(run: TaskRun, resolved: dict[str, Any]) -> str | None:
+def _cache_key(run: TaskRun) -> str | None:
     key_fn = run.task.cache_key_fn
     if key_fn is None:
         return None
     try:
-        key = key_fn(run, resolved)
+        key = key_fn(run, resolve_inputs(run.parameters))
     except Exception:
         logger.exception("cache_key_fn of task %r failed; the run is not cached", run.task.name)
         return None

@@ -91,6 +91,20 @@ class TaskRunner(abc.ABC):
             )
         return self._place(run, call, on_start, on_done)
 
+    def resolve_inputs(self, run: TaskRun) -> dict[str, Any]:
+        """The arguments ``run`` is called with, by parameter name; its upstreams are final.
+
+        Local runners hand over values. A distributed runner may instead put its own futures
+        (Dask futures, Ray object refs) in place of upstream results, so the engine of that
+        cluster moves the data from worker to worker.
+        """
+        if not run.upstreams.need_resolution:
+            return run.parameters
+        from flowc.runtime.inputs import resolve_inputs
+
+        resolved: dict[str, Any] = resolve_inputs(run.parameters)
+        return resolved
+
     def interrupt(self, handle: Any, exc: BaseException) -> None:
         """Try to stop a placed call that outlived its timeout. Best effort by default."""
         if isinstance(handle, concurrent.futures.Future):
