@@ -1,0 +1,151 @@
+"""The Plan: what the compiler knows about a flow's task graph, and the one contract between halves.
+
+The compiler (:mod:`flowc.compiler`) produces a Plan from source it never runs; renderers, the
+linter and the runtime's plan executor consume it. It is plain pydantic data, JSON-serialisable
+and versioned (``schema: "flowc.plan/1"``), so a plan written by ``flowc compile`` can be read
+back, validated, and run later on a machine that has neither libcst nor graphviz.
+
+Node ids are stable call-site ids: ``<task>@<line>`` (``say_hello@12``), with ``#<i>`` for
+each run of an expanded node (``say_hello@12#3``). Two call sites of one task on one line get
+``@<line>:<col>``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+__all__ = [
+    "SCHEMA",
+    "Edge",
+    "EdgeKind",
+    "FlowPlan",
+    "GraphBreak",
+    "Node",
+    "NodeKind",
+    "Parameter",
+    "Plan",
+]
+
+SCHEMA = "flowc.plan/1"
+
+NodeKind = Literal["submit", "map", "call", "subflow"]
+EdgeKind = Literal["future", "wait_for", "value"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False, populate_by_name=True)
+
+
+class Parameter(_Model):
+    """A flow parameter, as written in its signature (source text, never evaluated)."""
+
+    name: str
+    annotation: str | None = None
+    default: str | None = Field(None, description="Source text of the default, if any.")
+    required: bool = True
+    kind: Literal[
+        "positional_only", "positional_or_keyword", "var_positional", "keyword_only", "var_keyword"
+    ] = "positional_or_keyword"
+
+
+class Node(_Model):
+    """A task call site (or, expanded, one task run of it)."""
+
+    id: str
+    task: str = Field(
+        description="The task's name as Prefect names it; 'flow:<name>' for a subflow."
+    )
+    kind: NodeKind
+    flow: str = Field(description="The name of the flow whose run creates this node.")
+    line: int
+    col: int
+    count: int | None = Field(
+        None, description="Task runs this call site makes, when known before the run."
+    )
+    dynamic: str | None = Field(
+        None, description="Why the count (or whether it runs) is only known at run time."
+    )
+    conditional: bool = Field(False, description="Runs only if a branch on a task result allows.")
+    site: str | None = Field(None, description="Expanded runs: the id of their call site.")
+    index: int | None = Field(None, description="Expanded runs: the run's index at its site.")
+
+
+class Edge(_Model):
+    source: str
+    target: str
+    kind: EdgeKind
+
+
+class GraphBreak(_Model):
+    """A place the analysis could not follow: recorded, never guessed."""
+
+    line: int
+    col: int
+    reason: str
+
+
+class FlowPlan(_Model):
+    name: str = Field(description="The flow's name: name= or the function name with _ as -.")
+    qualname: str
+    file: str
+    line: int = 0
+    parameters: list[Parameter] = Field(default_factory=list)
+    nodes: list[Node] = Field(default_factory=list)
+    edges: list[Edge] = Field(default_factory=list)
+    breaks: list[GraphBreak] = Field(default_factory=list)
+    expanded: bool = False
+
+    def node(self, node_id: str) -> Node:
+        for node in self.nodes:
+            if node.id == node_id:
+                return node
+        raise KeyError(f"flow {self.name!r} has no node {node_id!r}")
+
+    def graph(self) -> nx.MultiDiGraph:
+        """The flow's nodes and edges as a NetworkX multigraph (an edge per kind)."""
+        import networkx as nx
+
+        graph = nx.MultiDiGraph(name=self.name, flow=self.name)
+        for node in self.nodes:
+            graph.add_node(node.id, **node.model_dump(exclude={"id"}))
+        for edge in self.edges:
+            graph.add_edge(edge.source, edge.target, key=edge.kind, kind=edge.kind)
+        return graph
+
+
+class Plan(_Model):
+    schema_: Literal["flowc.plan/1"] = Field(SCHEMA, alias="schema")
+    source_sha256: str | None = Field(
+        None, description="Hash of the source compiled, so a stale plan is refused."
+    )
+    flows: list[FlowPlan] = Field(default_factory=list)
+
+    def flow(self, name: str | None = None) -> FlowPlan:
+        """The flow named ``name`` (its flow name or function name), or the only one."""
+        if name is None:
+            if len(self.flows) != 1:
+                names = ", ".join(f.name for f in self.flows) or "none"
+                raise KeyError(f"the plan has {len(self.flows)} flows ({names}): name one")
+            return self.flows[0]
+        for flow in self.flows:
+            if name in (flow.name, flow.qualname, flow.qualname.rsplit(".", 1)[-1]):
+                return flow
+        raise KeyError(
+            f"no flow {name!r} in the plan (flows: {', '.join(f.name for f in self.flows)})"
+        )
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return self.model_dump_json(by_alias=True, indent=indent)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Plan:
+        return cls.model_validate_json(text)
+
+    @classmethod
+    def json_schema(cls) -> dict[str, Any]:
+        return cls.model_json_schema(by_alias=True)
