@@ -119,7 +119,7 @@ class FlowPlan(_Model):
 
 
 class Plan(_Model):
-    schema_: Literal["flowc.plan/1"] = Field(SCHEMA, alias="schema")
+    schema_: Literal["flowc.plan/1"] = Field("flowc.plan/1", alias="schema")
     source_sha256: str | None = Field(
         None, description="Hash of the source compiled, so a stale plan is refused."
     )
