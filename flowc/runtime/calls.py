@@ -10,6 +10,8 @@ it happened.
 from __future__ import annotations
 
 import inspect
+import linecache
+import re
 import time
 import traceback
 from collections.abc import Callable
@@ -59,12 +61,45 @@ class Outcome:
 class RemoteTraceback(Exception):
     """Carries a worker's traceback text; set as ``__cause__`` so it prints with the error."""
 
-    def __init__(self, tb: str) -> None:
+    def __init__(self, tb: str, fn: Callable[..., Any] | None = None) -> None:
+        tb = _restore_file_names(tb, fn) if fn is not None else tb
         super().__init__(tb)
         self.tb = tb
 
     def __str__(self) -> str:
         return f'\n"""\n{self.tb}"""'
+
+
+_DYNAMIC_FRAME = re.compile(r'^(\s*)File "<dynamic-code>", line (\d+), in (\S+)$')
+
+
+def _restore_file_names(tb: str, fn: Callable[..., Any]) -> str:
+    """Put back the file names (and source lines) that pickling by value replaced.
+
+    cloudpickle sends functions of un-importable modules (``__main__``, a file ``flowc run``
+    loaded) by value, and their frames then read ``File "<dynamic-code>"``. The driver still
+    has the real functions: frames are matched by function name against the task's module.
+    """
+    module_globals = getattr(inspect.unwrap(fn), "__globals__", {})
+    files: dict[str, str] = {}
+    for value in [*module_globals.values(), fn]:
+        target = getattr(value, "fn", value)
+        code = getattr(inspect.unwrap(target), "__code__", None) if callable(target) else None
+        if code is not None:
+            files.setdefault(code.co_name, code.co_filename)
+    lines = []
+    for line in tb.splitlines(keepends=True):
+        match = _DYNAMIC_FRAME.match(line.rstrip("\n"))
+        filename = files.get(match.group(3)) if match else None
+        if match is None or filename is None:
+            lines.append(line)
+            continue
+        indent, lineno, name = match.groups()
+        lines.append(f'{indent}File "{filename}", line {lineno}, in {name}\n')
+        source = linecache.getline(filename, int(lineno)).strip()
+        if source:
+            lines.append(f"{indent}  {source}\n")
+    return "".join(lines)
 
 
 def run_call(

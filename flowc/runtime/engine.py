@@ -308,7 +308,7 @@ class _Attempt:
             return
         exc = outcome.value
         if outcome.traceback and exc.__cause__ is None:
-            exc.__cause__ = RemoteTraceback(outcome.traceback)
+            exc.__cause__ = RemoteTraceback(outcome.traceback, run.task.fn)
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             cause = (
                 "an interrupt signal"

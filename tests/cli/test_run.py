@@ -455,3 +455,10 @@ def test_prefect_imported_inside_a_task_body_on_worker_processes(flowc: Any) -> 
     result = flowc("run", "prefect_inside_task.py")
     assert result.code == 0, result.stderr
     assert result_value(result.stdout) == "Completed"
+
+
+def test_worker_traceback_shows_the_flow_files_lines(flowc: Any) -> None:
+    result = flowc("run", "process_failure.py")
+    assert result.code == 1
+    assert "<dynamic-code>" not in result.stderr
+    assert "process_failure.py" in result.stderr and "return 1 / x" in result.stderr

@@ -285,3 +285,22 @@ def test_calls_abandoned_at_their_timeout_do_not_starve_the_pool(make_runner):
     state, _ = run_on(make_runner(max_workers=2), body)
     assert state.result() == 2
     assert time.monotonic() - start < 10
+
+
+def _divide_helper(x):
+    return 1 / x
+
+
+@task
+def divide(x):
+    return _divide_helper(x)
+
+
+def test_worker_traceback_names_the_real_files_and_lines(make_runner):
+    import traceback
+
+    _, records = run_on(make_runner(), lambda: divide.submit(0).wait())
+    error = records[0].state.data
+    text = "".join(traceback.format_exception(error))
+    assert "<dynamic-code>" not in text
+    assert __file__ in text and "return 1 / x" in text
