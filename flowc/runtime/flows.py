@@ -97,6 +97,10 @@ class Flow(Generic[R]):
         self.timeout_seconds = timeout_seconds
         self.should_validate_parameters = validate_parameters
         self.log_prints = log_prints
+        if log_prints:
+            from flowc.runtime.prints import install_print_logging
+
+            install_print_logging()
         self.on_completion = list(on_completion or ())
         self.on_failure = list(on_failure or ())
         self.on_cancellation = list(on_cancellation or ())

@@ -72,6 +72,10 @@ class Task(Generic[R]):
         self.timeout_seconds = timeout_seconds
         self.task_run_name = task_run_name
         self.log_prints = log_prints
+        if log_prints:
+            from flowc.runtime.prints import install_print_logging
+
+            install_print_logging()
         self.cache_key_fn = cache_key_fn
         self.cache_expiration = cache_expiration
         self.persist_result = persist_result

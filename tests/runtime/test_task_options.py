@@ -273,3 +273,28 @@ def test_system_exit_in_a_task_crashes_it():
 def test_invalid_options_are_rejected(bad):
     with pytest.raises(ValueError):
         task(**bad)(lambda: None)
+
+
+def test_log_prints_sends_prints_of_that_run_to_its_logger(caplog, capsys):
+    import logging
+
+    @task(log_prints=True)
+    def chatty():
+        print("hello from the task")
+
+    @task(log_prints=False)
+    def quiet():
+        print("plain print")
+
+    @flow(log_prints=True)
+    def f():
+        print("hello from the flow")
+        chatty()
+        quiet()
+
+    with caplog.at_level(logging.INFO, logger="flowc"):
+        f()
+    logged = [r.getMessage() for r in caplog.records]
+    assert "hello from the task" in logged and "hello from the flow" in logged
+    assert "plain print" not in logged
+    assert "plain print" in capsys.readouterr().out
