@@ -14,6 +14,12 @@ __all__ = ["all_benchmarks"]
 
 def all_benchmarks() -> list[Benchmark]:
     """Every benchmark, in the order the suite runs them."""
-    from bench import imports, memory, processes, threads
+    from bench import compiler, imports, memory, processes, threads
 
-    return [*threads.BENCHMARKS, *processes.BENCHMARKS, *memory.BENCHMARKS, *imports.BENCHMARKS]
+    return [
+        *threads.BENCHMARKS,
+        *processes.BENCHMARKS,
+        *memory.BENCHMARKS,
+        *imports.BENCHMARKS,
+        *compiler.BENCHMARKS,
+    ]

@@ -5,12 +5,14 @@ lives in :mod:`flowc.runtime.loader`, how to show it in :mod:`flowc.runtime.disp
 codes: 0 the flow run Completed; 1 it did not (or, with ``--strict``, a task run failed), or
 the file's own code raised; 2 bad input; 130 interrupted.
 
-Later subcommands (``graph``, ``compile``, ``explain``, ``lint``) register on the same ``app``.
+``graph``, ``compile`` and ``explain`` (bottom of the file) read the file with the compiler,
+never importing it; their work lives in :mod:`flowc.compiler.render.command`. Later
+subcommands (``lint``) register on the same ``app``.
 """
 
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -18,6 +20,11 @@ from rich.text import Text
 
 from flowc.runtime import display, loader
 from flowc.runtime.flowrun import FlowRun
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from flowc.compiler.explain import FlowExplanation
 
 __all__ = ["app", "main"]
 
@@ -161,3 +168,182 @@ def main() -> None:
     except KeyboardInterrupt:  # Ctrl-C outside the run (e.g. while shutting the runner down)
         print("interrupted (Ctrl-C)", file=sys.stderr)
         sys.exit(EXIT_INTERRUPTED)
+
+
+# --------------------------------------------------------------------- graph, compile, explain
+# These never import or run the user's file: the compiler reads it with libcst.
+
+_TARGET_HELP = (
+    "A Python file, and the flow to use when it has several (its function name or flow name)."
+)
+_PARAM_HELP = (
+    "A flow parameter (repeatable), used for counts and --expand. VALUE is JSON when it "
+    "parses as JSON, else a string."
+)
+_TargetArg = Annotated[
+    str, typer.Argument(metavar="FILE[:FLOW]", help=_TARGET_HELP, show_default=False)
+]
+_ParamsOpt = Annotated[
+    list[str] | None,
+    typer.Option("--param", "-p", metavar="NAME=VALUE", help=_PARAM_HELP, show_default=False),
+]
+_ExpandOpt = Annotated[
+    bool, typer.Option("--expand", help="One node per task run instead of per call site.")
+]
+
+
+@app.command("graph")
+def graph(
+    target: _TargetArg,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="PATH",
+            help="Write here (.svg .png .dot .mmd .json); without it, text goes to stdout.",
+            show_default=False,
+        ),
+    ] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="svg|png|dot|mermaid|json",
+            help="The format; default: from the -o suffix, else dot.",
+            show_default=False,
+        ),
+    ] = None,
+    expand: _ExpandOpt = False,
+    param: _ParamsOpt = None,
+    max_runs: Annotated[
+        int,
+        typer.Option(
+            "--max-runs",
+            metavar="N",
+            min=0,
+            help="Expanded call sites of more than N runs are drawn as one node with a count.",
+        ),
+    ] = 20,
+    legend: Annotated[bool, typer.Option(help="Draw the legend (DOT, SVG, PNG).")] = True,
+) -> None:
+    """Draw the task graph of FILE's flows (every flow, each in its own cluster, unless :FLOW)."""
+    from flowc.compiler import render as renderers
+    from flowc.compiler.render import command
+
+    err = Console(stderr=True)
+    try:
+        chosen = renderers.format_for(output, fmt)
+        if output is None and chosen in renderers.BINARY_FORMATS:
+            raise command.CommandError(f"{chosen.upper()} is binary: write it with -o out.{chosen}")
+        compiled = command.compile_target(target, param or [], expand=expand)
+        data = renderers.render(compiled.selected_plan(), chosen, max_runs=max_runs, legend=legend)
+        _emit(data, output)
+    except command.CommandError as exc:
+        _fail_lines(err, exc.lines)
+    except (renderers.UnknownFormat, renderers.DotNotFound) as exc:
+        _fail(err, str(exc), EXIT_USAGE)
+
+
+@app.command("compile")
+def compile_(
+    target: _TargetArg,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="PATH",
+            help="Write the plan here (atomically); without it, to stdout.",
+            show_default=False,
+        ),
+    ] = None,
+    expand: _ExpandOpt = False,
+    param: _ParamsOpt = None,
+) -> None:
+    """Write the Plan JSON (schema flowc.plan/1) of FILE's flows, or of the one named."""
+    from flowc.compiler.render import command
+
+    err = Console(stderr=True)
+    try:
+        compiled = command.compile_target(target, param or [], expand=expand)
+        _emit(compiled.selected_plan().to_json() + "\n", output)
+    except command.CommandError as exc:
+        _fail_lines(err, exc.lines)
+
+
+@app.command("explain")
+def explain(
+    target: _TargetArg,
+    param: _ParamsOpt = None,
+    expand: _ExpandOpt = False,
+    fmt: Annotated[
+        str,
+        typer.Option("--format", "-f", metavar="text|json", help="text (default) or json."),
+    ] = "text",
+) -> None:
+    """Size up FILE's flows: call sites, edges, task runs, width, depth, critical path, breaks."""
+    from flowc.compiler.explain import explain as explain_plan
+    from flowc.compiler.render import command
+
+    out, err = Console(), Console(stderr=True)
+    if fmt not in ("text", "json"):
+        _fail(err, f"--format {fmt!r}: expected text or json", EXIT_USAGE)
+    try:
+        compiled = command.compile_target(target, param or [], expand=expand)
+        explanation = explain_plan(compiled.selected_plan())
+    except command.CommandError as exc:
+        _fail_lines(err, exc.lines)
+    except ValueError as exc:  # a plan that is not a DAG
+        _fail(err, f"{target}: {exc}", EXIT_USAGE)
+    if fmt == "json":
+        sys.stdout.write(explanation.to_json() + "\n")
+        return
+    for flow in explanation.flows:
+        out.print(_explanation_table(flow), soft_wrap=True)
+
+
+def _explanation_table(flow: "FlowExplanation") -> "Table":
+    from rich.table import Table
+
+    table = Table(title=f"flow {flow.name}  ({flow.file})", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    edges = ", ".join(f"{n} {kind}" for kind, n in flow.edges.items())
+    rows = [
+        (
+            "call sites",
+            f"{flow.call_sites}" + (f" ({flow.nodes} runs drawn)" if flow.expanded else ""),
+        ),
+        ("edges", edges),
+        ("task runs", flow.task_runs_text()),
+        ("subflow runs", str(flow.subflow_runs)),
+        ("width", f"{flow.width} ({flow.width_method})"),
+        ("depth", str(flow.depth)),
+        ("critical path", " → ".join(flow.critical_path) or "-"),
+    ]
+    rows += [("graph break", f"line {b.line}:{b.col}: {b.reason}") for b in flow.breaks]
+    rows += [("dynamic", f"{d.id} (line {d.line}): {d.reason}") for d in flow.dynamic]
+    rows += [("conditional", node_id) for node_id in flow.conditional]
+    for key, value in rows:
+        table.add_row(key, Text(value))
+    return table
+
+
+def _emit(data: str | bytes, output: Path | None) -> None:
+    """``data`` to ``output`` atomically, or to stdout."""
+    from flowc.compiler.render.command import write_atomic
+
+    if output is not None:
+        write_atomic(output, data)
+    elif isinstance(data, bytes):
+        sys.stdout.buffer.write(data)
+    else:
+        sys.stdout.write(data if data.endswith("\n") else data + "\n")
+
+
+def _fail_lines(err: Console, lines: list[str]) -> NoReturn:
+    for line in lines[:-1]:
+        err.print(Text(line, style="red"), soft_wrap=True)
+    _fail(err, lines[-1] if lines else "error", EXIT_USAGE)

@@ -62,8 +62,8 @@ class Node(_Model):
     )
     kind: NodeKind
     flow: str = Field(description="The name of the flow whose run creates this node.")
-    line: int
-    col: int
+    line: int = Field(description="1-based line of the call.")
+    col: int = Field(description="1-based column of the call.")
     count: int | None = Field(
         None, description="Task runs this call site makes, when known before the run."
     )
@@ -84,8 +84,8 @@ class Edge(_Model):
 class GraphBreak(_Model):
     """A place the analysis could not follow: recorded, never guessed."""
 
-    line: int
-    col: int
+    line: int = Field(description="1-based line.")
+    col: int = Field(description="1-based column.")
     reason: str
 
 

@@ -1,0 +1,84 @@
+"""From the interpreter's runs to a FlowPlan: collapsed onto call sites, or expanded to runs.
+
+Node ids: ``<task>@<line>`` per call site, ``@<line>:<col>`` when one task has several call
+sites on a line; a subflow's call site is ``<flow name>@<line>`` and the sites inside it are
+prefixed with it (``child@12/load@5``), as are task calls made inside a task's body
+(``outer@7/inner@3``); a call site in another module of the project is prefixed with that
+module's import name (``helpers::load@5``). Expanded runs are ``<site id>#<i>`` in the order
+the flow creates them, ``i`` from 0.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+from flowc.plan import Edge, FlowPlan, GraphBreak, Node
+
+if TYPE_CHECKING:
+    from flowc.compiler.interpret import Interpreter, Site
+    from flowc.compiler.values import RunRef
+
+__all__ = ["build_plan", "site_ids"]
+
+
+def site_ids(sites: list[Site]) -> dict[int, str]:
+    """Each site's node id (see the module docstring)."""
+    columns: dict[tuple[object, ...], set[int]] = defaultdict(set)
+    for site in sites:
+        columns[(site.parent, site.path, site.name, site.line)].add(site.col)
+    ids: dict[int, str] = {}
+    for site in sites:  # parents are always created before their children
+        where = f"{site.line}"
+        if len(columns[(site.parent, site.path, site.name, site.line)]) > 1:
+            where = f"{site.line}:{site.col}"
+        local = f"{site.label}::" if site.label else ""
+        local += f"{site.name}@{where}"
+        ids[site.key] = f"{ids[site.parent]}/{local}" if site.parent is not None else local
+    return ids
+
+
+def _count(site: Site) -> int | None:
+    return None if site.dynamic is not None else site.runs
+
+
+def build_plan(interp: Interpreter, plan: FlowPlan, expand: bool) -> FlowPlan:
+    ids = site_ids(interp.by_key)
+    expanded = {s.key for s in interp.by_key if expand and s.exact and s.dynamic is None}
+
+    def run_id(run: RunRef) -> str:
+        key, index = run
+        if key in expanded and index is not None:
+            return f"{ids[key]}#{index}"
+        return ids[key]
+
+    nodes: list[Node] = []
+    for site in interp.by_key:
+        common = dict(
+            task=site.task,
+            kind=site.kind,
+            flow=site.flow,
+            line=site.line,
+            col=site.col,
+            conditional=site.conditional,
+        )
+        if site.key in expanded:
+            nodes.extend(
+                Node(id=f"{ids[site.key]}#{i}", count=1, site=ids[site.key], index=i, **common)  # type: ignore[arg-type]
+                for i in range(site.runs)
+            )
+        else:
+            nodes.append(Node(id=ids[site.key], count=_count(site), dynamic=site.dynamic, **common))  # type: ignore[arg-type]
+    edges: dict[tuple[str, str, str], None] = {}
+    for source, target, kind in interp.edges:
+        edges.setdefault((run_id(source), run_id(target), kind), None)
+    plan.nodes = nodes
+    plan.edges = [Edge(source=s, target=t, kind=k) for s, t, k in edges]  # type: ignore[arg-type]
+    plan.breaks = [
+        GraphBreak(
+            line=line, col=col, reason=reason if path == plan.file else f"{reason} (in {path})"
+        )
+        for path, line, col, reason in interp.breaks
+    ]
+    plan.expanded = expand
+    return plan

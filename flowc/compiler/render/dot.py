@@ -1,0 +1,252 @@
+"""Graphviz: a plan as DOT text, and as SVG or PNG through the ``dot`` program.
+
+The DOT is written here, not built with ``graphviz.Digraph``: node ids hold ``@ # / :`` (and
+task names may hold anything), and the package's edge syntax reads ``a:b`` as a port, so every
+id and label goes through :func:`quote`. The ``graphviz`` package then only runs ``dot``.
+
+What the drawing means (the legend repeats it): a box is a ``.submit``, a stacked box a
+``.map`` or fan-out (``×10``, ``×?`` when only the run knows), an ellipse a direct call, a
+double octagon a subflow call; dashed outlines are dynamic (the reason is the tooltip), orange
+ones conditional; a future edge is solid, ``wait_for`` dotted, a value passed on dashed grey;
+a red octagon is a graph break. Subflows' own nodes sit in a cluster per subflow, and with
+several flows each flow is a cluster of its own.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+
+from flowc.compiler.render.view import collapse_runs, node_label, subflow_parents, subflow_title
+from flowc.exceptions import FlowcError
+from flowc.plan import FlowPlan, Node
+
+__all__ = ["DOT_MISSING", "DotNotFound", "pipe", "quote", "to_dot"]
+
+DOT_MISSING = (
+    "SVG and PNG need Graphviz's 'dot' program: install it (e.g. 'apt-get install graphviz' "
+    "or 'brew install graphviz'), or use -o out.dot / out.mmd / out.json"
+)
+
+SHAPES = {"submit": "box", "map": "box3d", "call": "ellipse", "subflow": "doubleoctagon"}
+EDGE_STYLES = {"future": "solid", "wait_for": "dotted", "value": "dashed"}
+EDGE_COLORS = {"future": "#333333", "wait_for": "#333333", "value": "#888888"}
+CONDITIONAL = "#d97706"
+BREAK = "#dc2626"
+
+
+class DotNotFound(FlowcError, RuntimeError):
+    """SVG or PNG was asked for and Graphviz's ``dot`` program is not installed."""
+
+    def __init__(self) -> None:
+        super().__init__(DOT_MISSING)
+
+
+def quote(text: str) -> str:
+    """A DOT double-quoted string: safe for any id or label."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + escaped.replace("\r", "").replace("\n", "\\n") + '"'
+
+
+def _attrs(**attrs: str | None) -> str:
+    return " ".join(f"{key}={quote(value)}" for key, value in attrs.items() if value is not None)
+
+
+def _node_stmt(name: str, node: Node) -> str:
+    styles = ["rounded"] if node.kind == "call" else []
+    if node.dynamic:
+        styles.append("dashed")
+    if node.kind in ("submit", "map", "call"):
+        styles.append("filled")
+    tooltip = f"{node.id} ({node.kind})"
+    if node.dynamic:
+        tooltip += f"\ndynamic: {node.dynamic}"
+    if node.conditional:
+        tooltip += "\nconditional: runs only if a branch allows"
+    fill = {"submit": "#eef4ff", "map": "#e8f5e9", "call": "#f5f5f5"}.get(node.kind)
+    attrs = _attrs(
+        label=node_label(node),
+        shape=SHAPES[node.kind],
+        style=",".join(styles) or None,
+        fillcolor=fill,
+        color=CONDITIONAL if node.conditional else None,
+        fontcolor=CONDITIONAL if node.conditional else None,
+        tooltip=tooltip,
+    )
+    return f"{quote(name)} [{attrs}]"
+
+
+class _Writer:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.depth = 1
+
+    def add(self, line: str) -> None:
+        self.lines.append("  " * self.depth + line)
+
+    def open(self, header: str) -> None:
+        self.add(header + " {")
+        self.depth += 1
+
+    def close(self) -> None:
+        self.depth -= 1
+        self.add("}")
+
+
+def _cluster_id(prefix: str, name: str) -> str:
+    return f"cluster_{prefix}{name}"
+
+
+def _write_flow(out: _Writer, flow: FlowPlan, prefix: str) -> None:
+    """Nodes, subflow clusters, breaks and edges of one flow; DOT names are ``prefix + id``."""
+    parents = subflow_parents(flow)
+    children: dict[str, list[str]] = {}
+    for child, parent in sorted(parents.items()):
+        children.setdefault(parent, []).append(child)
+    by_flow: dict[str, list[Node]] = {}
+    for node in flow.nodes:
+        by_flow.setdefault(node.flow if node.flow in parents else flow.name, []).append(node)
+
+    def write_members(name: str) -> None:
+        for node in by_flow.get(name, []):
+            out.add(_node_stmt(prefix + node.id, node))
+        for child in children.get(name, []):
+            out.open(f"subgraph {quote(_cluster_id(prefix, child))}")
+            attrs = _attrs(label=f"subflow {child}", style="rounded,dashed", color="#7c3aed")
+            out.add(f"graph [{attrs}]")
+            write_members(child)
+            out.close()
+
+    write_members(flow.name)
+    for node in flow.nodes:  # a subflow call points at the cluster of its body
+        child = subflow_title(node.task)
+        if node.kind == "subflow" and by_flow.get(child) and parents.get(child) == node.flow:
+            attrs = _attrs(
+                lhead=_cluster_id(prefix, child),
+                style="dotted",
+                color="#7c3aed",
+                arrowhead="empty",
+                tooltip=f"{node.id} runs subflow {child}",
+            )
+            first = prefix + by_flow[child][0].id
+            out.add(f"{quote(prefix + node.id)} -> {quote(first)} [{attrs}]")
+    for brk in flow.breaks:
+        label = f"graph break · line {brk.line}: {brk.reason}"
+        attrs = _attrs(
+            label=label,
+            shape="octagon",
+            style="filled",
+            color=BREAK,
+            fillcolor="#fee2e2",
+            fontcolor=BREAK,
+            tooltip=f"graph break at line {brk.line}, col {brk.col}: {brk.reason}",
+        )
+        out.add(f"{quote(f'{prefix}break@{brk.line}:{brk.col}')} [{attrs}]")
+    conditional = {node.id for node in flow.nodes if node.conditional}
+    for edge in flow.edges:
+        attrs = _attrs(
+            style=EDGE_STYLES[edge.kind],
+            color=CONDITIONAL if edge.target in conditional else EDGE_COLORS[edge.kind],
+            tooltip=f"{edge.source} -> {edge.target} ({edge.kind})",
+        )
+        out.add(f"{quote(prefix + edge.source)} -> {quote(prefix + edge.target)} [{attrs}]")
+
+
+def _legend(out: _Writer) -> None:
+    out.open("subgraph cluster_legend")
+    out.add(f"graph [{_attrs(label='legend', style='rounded', color='#bbbbbb', fontsize='10')}]")
+    out.add('node [fontsize="8" height="0.25" margin="0.05,0.02"]')
+    samples = [
+        ("submit", 'shape=box style=filled fillcolor="#eef4ff"', "task.submit"),
+        ("map", 'shape=box3d style=filled fillcolor="#e8f5e9"', "task.map ×N / fan-out"),
+        ("call", 'shape=ellipse style="rounded,filled" fillcolor="#f5f5f5"', "direct call"),
+        ("subflow", "shape=doubleoctagon", "subflow call"),
+        ("dynamic", "shape=box style=dashed", "dynamic (×? / reason in tooltip)"),
+        ("conditional", f"shape=box color={quote(CONDITIONAL)}", "conditional (if)"),
+        (
+            "break",
+            f'shape=octagon style=filled fillcolor="#fee2e2" color={quote(BREAK)}',
+            "graph break",
+        ),
+    ]
+    for key, attrs, label in samples:
+        out.add(f"{quote('legend:' + key)} [{attrs} label={quote(label)}]")
+    for (first, *_), (second, *_) in zip(samples[::2], samples[1::2], strict=False):  # two columns
+        out.add(f"{quote('legend:' + first)} -> {quote('legend:' + second)} [style=invis]")
+    for kind, text in (("future", "future"), ("wait_for", "wait_for"), ("value", "value")):
+        a, b = quote(f"legend:{kind}:a"), quote(f"legend:{kind}:b")
+        out.add(f'{a} [shape=point width="0.05"] {b} [shape=point width="0.05"]')
+        style = _attrs(style=EDGE_STYLES[kind], color=EDGE_COLORS[kind], label=text)
+        out.add(f"{a} -> {b} [{style}]")
+    out.close()
+
+
+def _rankdir(flows: Sequence[FlowPlan]) -> str:
+    """Left to right for chains (deeper than wide), top down for wide graphs."""
+    import networkx as nx
+
+    depth, width = 0, 0
+    for flow in flows:
+        graph = nx.DiGraph()
+        graph.add_nodes_from(node.id for node in flow.nodes)
+        graph.add_edges_from((e.source, e.target) for e in flow.edges)
+        if not nx.is_directed_acyclic_graph(graph):
+            continue
+        generations = list(nx.topological_generations(graph))
+        depth = max(depth, len(generations))
+        width = max([width, *(len(g) for g in generations)])
+    return "LR" if depth >= width else "TB"
+
+
+def to_dot(
+    flows: Sequence[FlowPlan],
+    *,
+    max_runs: int | None = 20,
+    legend: bool = True,
+    rankdir: str | None = None,
+    title: str | None = None,
+) -> str:
+    """DOT source of ``flows``: one flow drawn bare, several each in its own cluster."""
+    folded_notes: list[str] = []
+    drawn: list[FlowPlan] = []
+    for flow in flows:
+        collapsed, folded = collapse_runs(flow, max_runs)
+        drawn.append(collapsed)
+        if folded:
+            folded_notes.append(
+                f"{flow.name}: {len(folded)} call site(s) with more than {max_runs} runs "
+                f"drawn collapsed (--max-runs)"
+            )
+    if title is None:
+        title = drawn[0].name if len(drawn) == 1 else ", ".join(f.name for f in drawn)
+    label = "\n".join([title, *folded_notes])
+    out = _Writer()
+    out.add(
+        f"graph [{_attrs(rankdir=rankdir or _rankdir(drawn), label=label, labelloc='t')} "
+        'fontname="Helvetica" compound=true newrank=true]'
+    )
+    out.add('node [fontname="Helvetica" fontsize="11"]')
+    out.add('edge [fontname="Helvetica" fontsize="9"]')
+    if len(drawn) == 1:
+        _write_flow(out, drawn[0], "")
+    else:
+        for flow in drawn:
+            out.open(f"subgraph {quote(_cluster_id('flow:', flow.name))}")
+            out.add(f"graph [{_attrs(label=f'flow {flow.name}', style='rounded')}]")
+            _write_flow(out, flow, f"{flow.name}/")
+            out.close()
+    if legend:
+        _legend(out)
+    return "digraph flowc {\n" + "\n".join(out.lines) + "\n}\n"
+
+
+def pipe(dot_source: str, fmt: str) -> bytes:
+    """Run ``dot -T<fmt>`` on the source; :class:`DotNotFound` when Graphviz is missing."""
+    import graphviz
+
+    if shutil.which("dot") is None:
+        raise DotNotFound()
+    try:
+        return graphviz.Source(dot_source).pipe(format=fmt)
+    except graphviz.ExecutableNotFound as exc:
+        raise DotNotFound() from exc

@@ -1,0 +1,175 @@
+"""Mermaid: a plan as a ``flowchart LR`` for Markdown (GitHub, docs sites, notebooks).
+
+Ids are sanitised to ``[A-Za-z0-9_]`` (and kept unique); labels are quoted with Mermaid's
+entity codes for ``# " < > &``. Shapes follow the DOT renderer: ``[...]`` a submit,
+``[[...]]`` a map or fan-out, ``(...)`` a direct call, ``{{...}}`` a subflow call, ``>...]`` a
+graph break; ``-->`` a future, ``-.->`` a ``wait_for``, ``==>`` a value. Mermaid renders
+slowly past a few hundred nodes and refuses long texts, so the drawing is capped
+(:data:`MAX_NODES`, :data:`MAX_EDGES`): every expanded site is folded first, then whatever is
+still over the cap is left out, with a ``%%`` note and a note node saying so.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from flowc.compiler.render.view import collapse_runs, node_label, subflow_parents
+from flowc.plan import FlowPlan, Node
+
+__all__ = ["MAX_EDGES", "MAX_NODES", "escape_label", "to_mermaid"]
+
+MAX_NODES = 500
+MAX_EDGES = 500
+
+ARROWS = {"future": "-->", "wait_for": "-.->", "value": "==>"}
+SHAPES = {
+    "submit": ('["', '"]'),
+    "map": ('[["', '"]]'),
+    "call": ('("', '")'),
+    "subflow": ('{{"', '"}}'),
+}
+CLASSES = [
+    "classDef dynamic stroke-dasharray: 5 5",
+    "classDef conditional stroke:#d97706,color:#d97706",
+    "classDef graphbreak fill:#fee2e2,stroke:#dc2626,color:#dc2626",
+    "classDef note fill:#fff7d6,stroke:#d4a017",
+]
+
+
+def escape_label(text: str) -> str:
+    """Text safe inside a quoted Mermaid label."""
+    text = text.replace("#", "#35;").replace("&", "#amp;")
+    text = text.replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+    return " ".join(text.split())
+
+
+class _Ids:
+    """Unique Mermaid ids from arbitrary strings."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, str] = {}
+        self.used: set[str] = set()
+
+    def __call__(self, key: str, prefix: str = "n_") -> str:
+        if key not in self.ids:
+            base = prefix + re.sub(r"[^A-Za-z0-9_]", "_", key)
+            name, i = base, 1
+            while name in self.used:
+                i += 1
+                name = f"{base}_{i}"
+            self.used.add(name)
+            self.ids[key] = name
+        return self.ids[key]
+
+
+def _fit(flows: list[FlowPlan]) -> tuple[list[FlowPlan], list[str]]:
+    """Fold and cut ``flows`` to the caps; the notes say what was done."""
+    notes: list[str] = []
+
+    def sizes() -> tuple[int, int]:
+        return sum(len(f.nodes) + len(f.breaks) for f in flows), sum(len(f.edges) for f in flows)
+
+    n_nodes, n_edges = sizes()
+    if n_nodes > MAX_NODES or n_edges > MAX_EDGES:
+        folded = [collapse_runs(f, 0) for f in flows]
+        if any(sites for _, sites in folded):
+            flows = [f for f, _ in folded]
+            notes.append("every expanded call site drawn collapsed (too many runs for Mermaid)")
+            n_nodes, n_edges = sizes()
+    if n_nodes > MAX_NODES or n_edges > MAX_EDGES:
+        kept_nodes, kept_edges, cut = 0, 0, []
+        for flow in flows:
+            nodes = flow.nodes[: max(0, MAX_NODES - kept_nodes)]
+            kept_nodes += len(nodes)
+            ids = {n.id for n in nodes}
+            edges = [e for e in flow.edges if e.source in ids and e.target in ids]
+            edges = edges[: max(0, MAX_EDGES - kept_edges)]
+            kept_edges += len(edges)
+            breaks = flow.breaks[: max(0, MAX_NODES - kept_nodes)]
+            kept_nodes += len(breaks)
+            cut.append(flow.model_copy(update={"nodes": nodes, "edges": edges, "breaks": breaks}))
+        flows = cut
+        notes.append(
+            f"drawing cut to {kept_nodes} of {n_nodes} nodes and {kept_edges} of {n_edges} "
+            f"edges (Mermaid limit {MAX_NODES}/{MAX_EDGES}); use -o out.svg for the whole graph"
+        )
+    return flows, notes
+
+
+def _node_line(mid: str, node: Node) -> str:
+    left, right = SHAPES[node.kind]
+    return f"{mid}{left}{escape_label(node_label(node, ' · '))}{right}"
+
+
+def _write_flow(lines: list[str], flow: FlowPlan, ids: _Ids, scope: str, indent: str) -> None:
+    parents = subflow_parents(flow)
+    children: dict[str, list[str]] = {}
+    for child, parent in sorted(parents.items()):
+        children.setdefault(parent, []).append(child)
+    by_flow: dict[str, list[Node]] = {}
+    for node in flow.nodes:
+        by_flow.setdefault(node.flow if node.flow in parents else flow.name, []).append(node)
+    dynamic, conditional = [], []
+
+    def members(name: str, pad: str) -> None:
+        for node in by_flow.get(name, []):
+            mid = ids(scope + node.id)
+            lines.append(pad + _node_line(mid, node))
+            if node.dynamic:
+                dynamic.append(mid)
+            if node.conditional:
+                conditional.append(mid)
+        for child in children.get(name, []):
+            sid = ids(scope + "subflow:" + child, "sg_")
+            lines.append(f'{pad}subgraph {sid} ["{escape_label("subflow " + child)}"]')
+            members(child, pad + "  ")
+            lines.append(pad + "end")
+
+    members(flow.name, indent)
+    breaks = []
+    for brk in flow.breaks:
+        bid = ids(f"{scope}break@{brk.line}:{brk.col}", "break_")
+        text = escape_label(f"graph break · line {brk.line}: {brk.reason}")
+        lines.append(f'{indent}{bid}>"{text}"]')
+        breaks.append(bid)
+    for edge in flow.edges:
+        source, target = ids(scope + edge.source), ids(scope + edge.target)
+        lines.append(f"{indent}{source} {ARROWS[edge.kind]} {target}")
+    for cls, members_ in (("dynamic", dynamic), ("conditional", conditional)):
+        if members_:
+            lines.append(f"{indent}class {','.join(members_)} {cls}")
+    if breaks:
+        lines.append(f"{indent}class {','.join(breaks)} graphbreak")
+
+
+def to_mermaid(flows: Sequence[FlowPlan], *, max_runs: int | None = 20) -> str:
+    """Mermaid source of ``flows``: one flow bare, several each in a ``subgraph``."""
+    drawn: list[FlowPlan] = []
+    notes: list[str] = []
+    for flow in flows:
+        collapsed, folded = collapse_runs(flow, max_runs)
+        drawn.append(collapsed)
+        if folded:
+            notes.append(
+                f"{flow.name}: {len(folded)} call site(s) with more than {max_runs} runs "
+                "drawn collapsed (--max-runs)"
+            )
+    drawn, cut_notes = _fit(drawn)
+    notes += cut_notes
+    lines = ["flowchart LR"]
+    lines += [f"  %% {note}" for note in notes]
+    ids = _Ids()
+    if len(drawn) == 1:
+        _write_flow(lines, drawn[0], ids, "", "  ")
+    else:
+        for flow in drawn:
+            fid = ids("flow:" + flow.name, "flow_")
+            lines.append(f'  subgraph {fid} ["{escape_label("flow " + flow.name)}"]')
+            _write_flow(lines, flow, ids, flow.name + "/", "    ")
+            lines.append("  end")
+    if notes:
+        lines.append(f'  flowc_note["{escape_label("; ".join(notes))}"]')
+        lines.append("  class flowc_note note")
+    lines += ["  " + line for line in CLASSES]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,217 @@
+"""The abstract values the interpreter tracks for each local name.
+
+A value says what a name holds *before* the flow runs: a future of a call site's run, a
+sequence of values, the result of a task (known only at run time, but known to come from that
+task), a constant, or unknown. Values are immutable; "mutating" a list rebinds its name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from flowc.compiler.discovery import FlowDef, FuncDef, ModuleInfo, TaskDef
+
+__all__ = [
+    "MAX_ELEMENTS",
+    "Annotated",
+    "Canon",
+    "Const",
+    "DictVal",
+    "FlowRef",
+    "FuncRef",
+    "Future",
+    "ModuleRef",
+    "Opaque",
+    "Param",
+    "Result",
+    "RunRef",
+    "Seq",
+    "TaskFactory",
+    "TaskRef",
+    "Union",
+    "Unknown",
+    "UNKNOWN",
+    "Value",
+    "elements",
+    "futures_in",
+    "length",
+]
+
+#: Longest sequence materialised element by element; longer ones keep only their length.
+MAX_ELEMENTS = 100_000
+
+#: A run of a call site: (site key, run index); the index is None where it is not known.
+RunRef = tuple[int, "int | None"]
+
+
+class Value:
+    """Base of every abstract value."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True)
+class Unknown(Value):
+    """Anything: the analysis does not know (and does not need to)."""
+
+
+UNKNOWN = Unknown()
+
+
+@dataclass(frozen=True)
+class Const(Value):
+    """A value known before the run (a literal, ``range`` of literals, a parameter's value)."""
+
+    value: Any
+
+
+@dataclass(frozen=True)
+class Param(Value):
+    """A flow parameter whose value is not known (no default and none given)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Future(Value):
+    """A future of one run of a call site (``.submit``, an element of ``.map``)."""
+
+    run: RunRef
+
+
+@dataclass(frozen=True)
+class Result(Value):
+    """A value computed from the results of these runs (``.result()``, a direct call, ...)."""
+
+    runs: frozenset[RunRef]
+
+
+@dataclass(frozen=True)
+class Seq(Value):
+    """A list, tuple or set whose elements are known one by one."""
+
+    items: tuple[Value, ...]
+    kind: str = "list"
+
+
+@dataclass(frozen=True)
+class Opaque(Value):
+    """A collection of unknown length whose elements are drawn from ``members``."""
+
+    members: tuple[Value, ...] = ()
+
+
+@dataclass(frozen=True)
+class DictVal(Value):
+    items: tuple[tuple[Value, Value], ...]
+
+
+@dataclass(frozen=True)
+class Union(Value):
+    """One of several values, depending on a branch the analysis could not decide."""
+
+    options: tuple[Value, ...]
+
+
+@dataclass(frozen=True)
+class Annotated(Value):
+    """``unmapped(x)``, ``allow_failure(x)`` or ``quote(x)``."""
+
+    kind: str
+    inner: Value
+
+
+@dataclass(frozen=True)
+class TaskRef(Value):
+    task: TaskDef
+
+
+@dataclass(frozen=True)
+class FlowRef(Value):
+    flow: FlowDef
+
+
+@dataclass(frozen=True, eq=False)
+class FuncRef(Value):
+    """A plain function of the project (followed into when called)."""
+
+    func: FuncDef
+    closure: dict[str, Value] | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, eq=False)
+class ModuleRef(Value):
+    module: ModuleInfo
+
+
+@dataclass(frozen=True)
+class Canon(Value):
+    """A name of prefect's/flowc's API, canonically ``prefect.<name>`` (or a module prefix)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class TaskFactory(Value):
+    """``task(name=...)`` or ``flow(...)`` called without a function: a decorator."""
+
+    kind: str
+    options: tuple[tuple[str, Any], ...] = ()
+
+
+def length(value: Value) -> int | None:
+    """The number of elements iterating ``value`` gives, when known."""
+    if isinstance(value, Seq):
+        return len(value.items)
+    if isinstance(value, DictVal):
+        return len(value.items)
+    if isinstance(value, Const) and isinstance(
+        value.value, (list, tuple, range, set, frozenset, dict, str, bytes)
+    ):
+        return len(value.value)
+    return None
+
+
+def elements(value: Value) -> list[Value] | None:
+    """The elements iterating ``value`` gives, one by one, when known (and not too many)."""
+    if isinstance(value, Seq):
+        return list(value.items)
+    if isinstance(value, DictVal):
+        return [k for k, _ in value.items]
+    if isinstance(value, Const) and isinstance(
+        value.value, (list, tuple, range, set, frozenset, dict, str, bytes)
+    ):
+        if len(value.value) > MAX_ELEMENTS:
+            return None
+        if isinstance(value.value, bytes):
+            return [Const(b) for b in value.value]
+        return [Const(v) for v in value.value]
+    return None
+
+
+def futures_in(value: Value, kind: str = "future", depth: int = 0) -> Iterator[tuple[RunRef, str]]:
+    """Every upstream run found in ``value`` however nested, with its edge kind."""
+    if depth > 50:
+        return
+    if isinstance(value, Future):
+        yield value.run, kind
+    elif isinstance(value, Result):
+        for run in value.runs:
+            yield run, "value"
+    elif isinstance(value, (Seq, Opaque, Union)):
+        items = (
+            value.items
+            if isinstance(value, Seq)
+            else (value.members if isinstance(value, Opaque) else value.options)
+        )
+        for item in items:
+            yield from futures_in(item, kind, depth + 1)
+    elif isinstance(value, DictVal):
+        for key, item in value.items:
+            yield from futures_in(key, kind, depth + 1)
+            yield from futures_in(item, kind, depth + 1)
+    elif isinstance(value, Annotated) and value.kind != "quote":
+        yield from futures_in(value.inner, kind, depth + 1)
