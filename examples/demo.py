@@ -1,8 +1,10 @@
-"""`make demo`: run every seed example with `flowc run`, one after another, as written.
+"""`make demo`: compile and draw every seed example, then run each with `flowc run`.
 
-Each example is the Prefect "Task runners" page's code with only the imports changed: all run
-on the default thread runner except the second elevator, which shows the process runner. The
-elevators really sleep (ten floors, three at a time: about 20 seconds each).
+Each example is the Prefect "Task runners" page's code with only the imports changed. First
+the compiler reads each file without running it (`flowc explain`, and `flowc graph` into
+`out/seed/<name>.svg`); then each runs as written: on the default thread runner, except the
+second elevator, which shows the process runner. The elevators really sleep (ten floors,
+three at a time: about 20 seconds each).
 """
 
 from __future__ import annotations
@@ -21,13 +23,32 @@ EXAMPLES = [
 ]
 
 
+OUT = Path("out") / "seed"
+
+
+def flowc(*args: str) -> int:
+    return subprocess.run([sys.executable, "-m", "flowc", *args]).returncode
+
+
 def main() -> int:
     failures = 0
+    OUT.mkdir(parents=True, exist_ok=True)
+    for name in EXAMPLES:
+        drawing = OUT / f"{Path(name).stem}.svg"
+        print(f"\n$ flowc explain examples/seed/{name}", flush=True)
+        failures += flowc("explain", str(SEED / name)) != 0
+        failures += flowc("graph", str(SEED / name), "-o", str(drawing)) != 0
+        print(f"drawn: {drawing}", flush=True)
     for name in EXAMPLES:
         command = [sys.executable, "-m", "flowc", "run", str(SEED / name)]
         print(f"\n$ flowc run examples/seed/{name}", flush=True)
         failures += subprocess.run(command).returncode != 0
-    print(f"\n{len(EXAMPLES) - failures} of {len(EXAMPLES)} seed examples completed.")
+    outcome = (
+        "every seed example compiled, drew and ran"
+        if not failures
+        else f"{failures} step(s) failed"
+    )
+    print(f"\n{outcome}; drawings in {OUT}/")
     return 1 if failures else 0
 
 
