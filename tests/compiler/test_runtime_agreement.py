@@ -1,0 +1,66 @@
+"""The compiled, expanded DAG equals what the runtime records, task run for task run.
+
+Each flow under ``agreement/`` is written as a Prefect user writes it and has a static
+fan-out. It is compiled (never run) and then run for real; the multiset of task runs per task
+name, and of edges (source task, target task, kind) — futures, values and ``wait_for``,
+subflow records included — must be the same.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+import flowc
+from flowc.compiler import compile_file
+from flowc.runtime.prefect_alias import prefect_aliases
+
+HERE = Path(__file__).parent / "agreement"
+CASES = [("etl", "etl"), ("fan", "fan"), ("nested", "parent")]
+
+
+def _load(path: Path):
+    with prefect_aliases():
+        spec = importlib.util.spec_from_file_location(f"agreement_{path.stem}", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    return module
+
+
+def _recorded(records) -> tuple[Counter, Counter]:
+    runs = Counter(r.task.name for r in records)
+    edges: Counter = Counter()
+    for run in records:
+        for up in run.upstreams.edges():
+            edges[(up.task.name, run.task.name, "data")] += 1
+        for up in run.wait_for:
+            edges[(up.task.name, run.task.name, "wait_for")] += 1
+    return runs, edges
+
+
+def _compiled(path: Path, flow: str) -> tuple[Counter, Counter]:
+    plan = compile_file(path, flow=flow, expand=True).flow(flow)
+    assert all(node.count == 1 and node.dynamic is None for node in plan.nodes), plan.nodes
+    assert not plan.breaks
+    tasks = {node.id: node.task for node in plan.nodes}
+    runs = Counter(node.task for node in plan.nodes)
+    edges = Counter(
+        (tasks[e.source], tasks[e.target], "wait_for" if e.kind == "wait_for" else "data")
+        for e in plan.edges
+    )
+    return runs, edges
+
+
+@pytest.mark.parametrize(("stem", "flow_name"), CASES)
+def test_expanded_plan_equals_recorded_run(stem: str, flow_name: str) -> None:
+    path = HERE / f"{stem}.py"
+    module = _load(path)
+    with flowc.capture() as captured:
+        getattr(module, flow_name)()
+    assert _compiled(path, flow_name) == _recorded(captured.last.records)
+    sys.modules.pop(f"agreement_{stem}", None)
