@@ -14,7 +14,7 @@ __all__ = ["all_benchmarks"]
 
 def all_benchmarks() -> list[Benchmark]:
     """Every benchmark, in the order the suite runs them."""
-    from bench import compiler, imports, memory, processes, threads
+    from bench import compiler, imports, lint, memory, processes, threads
 
     return [
         *threads.BENCHMARKS,
@@ -22,4 +22,5 @@ def all_benchmarks() -> list[Benchmark]:
         *memory.BENCHMARKS,
         *imports.BENCHMARKS,
         *compiler.BENCHMARKS,
+        *lint.BENCHMARKS,
     ]

@@ -6,8 +6,8 @@ codes: 0 the flow run Completed; 1 it did not (or, with ``--strict``, a task run
 the file's own code raised; 2 bad input; 130 interrupted.
 
 ``graph``, ``compile`` and ``explain`` (bottom of the file) read the file with the compiler,
-never importing it; their work lives in :mod:`flowc.compiler.render.command`. Later
-subcommands (``lint``) register on the same ``app``.
+never importing it; their work lives in :mod:`flowc.compiler.render.command`.
+``lint``, ``rules`` and ``rule`` register from :mod:`flowc.lint.cli`.
 """
 
 import sys
@@ -80,6 +80,15 @@ def run(
         str | None,
         typer.Option(metavar="N", help="Workers of the --runner pool.", show_default=False),
     ] = None,
+    address: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ADDRESS",
+            help="With --runner dask or ray: the running scheduler or head node to use "
+            "(e.g. tcp://127.0.0.1:8786), instead of starting a local cluster.",
+            show_default=False,
+        ),
+    ] = None,
     report: Annotated[
         Path | None,
         typer.Option(
@@ -98,7 +107,7 @@ def run(
     """Run a flow from FILE: live progress, a summary, the flow's state and result."""
     out, err = Console(), Console(stderr=True)
     try:
-        request = loader.prepare_run(target, param or [], runner, workers, report)
+        request = loader.prepare_run(target, param or [], runner, workers, report, address)
         outcome = loader.run_file(
             request, lambda runs: display.watch(runs, out, err, live=not quiet)
         )
@@ -347,3 +356,16 @@ def _fail_lines(err: Console, lines: list[str]) -> NoReturn:
     for line in lines[:-1]:
         err.print(Text(line, style="red"), soft_wrap=True)
     _fail(err, lines[-1] if lines else "error", EXIT_USAGE)
+
+
+# --------------------------------------------------------------------- lint, rules, rule
+# The linter's commands live with the linter (flowc/lint/cli.py), as ruff keeps its own.
+
+
+def _register_lint() -> None:
+    from flowc.lint.cli import register
+
+    register(app)
+
+
+_register_lint()

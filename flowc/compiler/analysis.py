@@ -7,10 +7,20 @@ graphs agree.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = ["Analysis", "Exit", "FlowAnalysis", "FutureCreated", "FutureResolved"]
+__all__ = [
+    "Analysis",
+    "Exit",
+    "FlowAnalysis",
+    "FutureCreated",
+    "FutureResolved",
+    "Note",
+    "Tracker",
+    "Unresolved",
+]
 
 Resolution = Literal[
     "result", "wait", "wait()", "as_completed", "returned", "passed", "value", "return_state"
@@ -134,11 +144,29 @@ class _Loop:
     names: frozenset[str]
     members: frozenset[RunKey]
     deferred: bool
+    carried: dict[str, frozenset[RunKey]] = field(default_factory=dict)
     breaks: list[tuple[dict[RunKey, None], set[RunKey]]] = field(default_factory=list)
     continues: list[tuple[dict[RunKey, None], set[RunKey]]] = field(default_factory=list)
 
 
-def _runs(value: object, depth: int = 0) -> list[RunKey]:
+def _holders(env: Mapping[str, object]) -> dict[RunKey, list[str]]:
+    """Names that hold each pending run: ``f`` for a future, ``*fs`` for a list of them."""
+    from flowc.compiler.values import Future, Opaque, Seq, Union
+
+    holders: dict[RunKey, list[str]] = {}
+    for name, value in env.items():
+        if isinstance(value, (Future, Union)):
+            shown = name
+        elif isinstance(value, (Seq, Opaque)):
+            shown = "*" + name
+        else:
+            continue
+        for run in _runs(value):
+            holders.setdefault(run, []).append(shown)
+    return holders
+
+
+def _runs(value: object) -> list[RunKey]:
     from flowc.compiler.values import futures_in
 
     return [run for run, kind in futures_in(value) if kind != "value"]  # type: ignore[arg-type]
@@ -165,6 +193,10 @@ class Tracker:
         self.notes: list[Note] = []
         self.comprehensions = 0
         self.for_iter: object = None
+        self.deferred: list[tuple[object, object]] = []
+
+    def in_loop(self) -> bool:
+        return bool(self.loops) or self.comprehensions > 0
 
     # -- scopes
     def enter(self, frame: object, function: str, path: str) -> None:
@@ -241,10 +273,11 @@ class Tracker:
         return pending, lost
 
     # -- loops
-    def loop_enter(self, env: dict[str, object], members: list[RunKey], deferred: bool) -> None:
+    def loop_enter(self, env: Mapping[str, object], members: list[RunKey], deferred: bool) -> None:
         pending = self.scopes[-1].pending if self.scopes else {}
         live = frozenset(m for m in members if m in pending)
-        self.loops.append(_Loop(len(self.made), frozenset(env), live, deferred))
+        carried = {name: frozenset(_runs(value)) for name, value in env.items()}
+        self.loops.append(_Loop(len(self.made), frozenset(env), live, deferred, carried))
 
     def brk(self) -> None:
         if self.loops and self.scopes:
@@ -265,7 +298,7 @@ class Tracker:
         loop.continues = []
         self.load(self.merge(states) if states else self.save())
 
-    def loop_leave(self, env: dict[str, object], once: bool) -> None:
+    def loop_leave(self, env: Mapping[str, object], once: bool) -> None:
         from flowc.compiler.values import Annotated, DictVal, Opaque, Seq
 
         loop = self.loops.pop()
@@ -278,8 +311,14 @@ class Tracker:
             for name, value in env.items():
                 if name in loop.names and isinstance(value, (Seq, Opaque, DictVal, Annotated)):
                     held.update(_runs(value))
-            for run in fresh - held:
-                scope.lost.add(run)
+                elif name in loop.carried:  # a chain: the next iteration's run depends on it
+                    for run in _runs(value):
+                        if self.upstream.get(run, set()) & loop.carried[name]:
+                            self.edge(run, run)
+                            held.add(run)
+            named = {run for value in env.values() for run in _runs(value)}
+            for run in (fresh & named) - held:  # only a plain name holds it: the next
+                scope.lost.add(run)  # iteration rebinds that name, and this run is lost
         if loop.deferred and not loop.breaks:
             self.resolve_runs(list(loop.members))
         if loop.breaks:
@@ -291,7 +330,7 @@ class Tracker:
         self.resolve(Seq(tuple(Future(r) for r in runs)))
 
     # -- exits
-    def exit(self, frame: object, line: int, env: dict[str, object]) -> None:
+    def exit(self, frame: object, line: int, env: Mapping[str, object]) -> None:
         if not self.is_scope(frame):
             return
         scope = self.scopes[-1]
@@ -301,12 +340,12 @@ class Tracker:
         covered: set[RunKey] = set()
         for run in left:
             covered |= self.closure([run]) - {run}
-        terminal = [r for r in dict.fromkeys([*scope.pending, *sorted(scope.lost, key=str)])
-                    if r not in covered] or list(left)
-        holders: dict[RunKey, list[str]] = {}
-        for name, value in env.items():
-            for run in _runs(value):
-                holders.setdefault(run, []).append(name)
+        terminal = [
+            r
+            for r in dict.fromkeys([*scope.pending, *sorted(scope.lost, key=str)])
+            if r not in covered
+        ] or list(left)
+        holders = _holders(env)
         for run in terminal:
             key = run[0]
             if key not in self.sites:
@@ -321,4 +360,5 @@ class Tracker:
                 entry["fixable"] = False
             elif names[0] not in entry["names"]:  # type: ignore[operator]
                 entry["names"].append(names[0])  # type: ignore[attr-defined]
-            entry["exits"].append((scope.function, line))  # type: ignore[attr-defined]
+            shown = names[0] if names else ""
+            entry["exits"].append((scope.function, line, shown))  # type: ignore[attr-defined]

@@ -89,6 +89,22 @@ def call(interp: Interpreter, node: cst.Call, frame: Frame) -> Value:
             "add_done_callback",
         ):
             arguments(interp, node, frame)
+            if (
+                method == "result"
+                and isinstance(base, Future)
+                and isinstance(func.value, cst.Call)
+                and isinstance(func.value.func, cst.Attribute)
+                and func.value.func.attr.value == "submit"
+                and interp.track.in_loop()
+            ):
+                note(
+                    interp,
+                    "submit-result-in-loop",
+                    node,
+                    frame,
+                    f"{interp.by_key[base.run[0]].task}.submit(...).result() in a loop runs one "
+                    "task at a time: submit them all, then resolve the futures",
+                )
             if not any(kind == "future" for _, kind in futures_in(base)):
                 return UNKNOWN if method == "result" else Const(None)
             interp.resolve(base, method if method != "add_done_callback" else "wait", node, frame)
@@ -128,6 +144,8 @@ def call(interp: Interpreter, node: cst.Call, frame: Frame) -> Value:
         args, kwargs = arguments(interp, node, frame)
         if method == "gather":
             return Seq(tuple(args))
+        if isinstance(base, Const) and isinstance(base.value, str) and method == "format":
+            return unknown_call(interp, node, frame, [*args, *kwargs.values()], "str.format")
         return unknown_call(interp, node, frame, [base, *args, *kwargs.values()])
     return apply(interp, interp.ev(func, frame), node, frame)
 
@@ -144,7 +162,52 @@ def resolved(value: Value) -> Value:
     return value
 
 
-def unknown_call(interp: Interpreter, node: cst.Call, frame: Frame, values: list[Value]) -> Value:
+#: Builtins that use their arguments' values: a future passed to them is a bug (FC002).
+VALUE_BUILTINS = frozenset(
+    [
+        "print",
+        "len",
+        "str",
+        "int",
+        "float",
+        "bool",
+        "repr",
+        "sum",
+        "min",
+        "max",
+        "abs",
+        "round",
+        "sorted",
+        "format",
+        "hash",
+        "str.format",
+    ]
+)
+#: Builtins that neither use nor keep a future: it is still pending after the call.
+NEUTRAL_BUILTINS = frozenset(
+    ["isinstance", "id", "type", "callable", "getattr", "hasattr", "setattr"]
+)
+
+
+def note(interp: Interpreter, kind: str, node: cst.CSTNode, frame: Frame, message: str) -> None:
+    line, col = interp.pos(node, frame)
+    interp.track.note(kind, frame.func.module.path, line, col, message, frame.func.qualname)
+
+
+def unknown_call(
+    interp: Interpreter,
+    node: cst.Call,
+    frame: Frame,
+    values: list[Value],
+    callee: str | None = None,
+) -> Value:
+    if callee in VALUE_BUILTINS:
+        shown = callee if callee == "str.format" else f"{callee}()"
+        for value in values:
+            interp.use(value, f"as an argument of {shown}", node, frame)
+    elif callee not in NEUTRAL_BUILTINS:
+        for value in values:  # it escapes into code the analysis does not follow
+            interp.track.resolve(value)
     for value in values:
         if isinstance(value, (TaskRef, FlowRef)):
             interp.brk(
@@ -186,6 +249,8 @@ def apply(interp: Interpreter, callee: Value, node: cst.Call, frame: Frame) -> V
         options = {k: v.value for k, v in kwargs.items() if isinstance(v, Const)}
         return TaskFactory(name, tuple(options.items()))
     if name in ("wait", "as_completed") and args:
+        if name == "as_completed" and node is interp.track.for_iter:
+            interp.track.deferred.append((node, args[0]))
         interp.resolve(args[0], "wait()" if name == "wait" else "as_completed", node, frame)
         if name == "as_completed":
             return Opaque(tuple(interp.members(args[0])) or (interp.element(args[0]),))
@@ -248,7 +313,7 @@ def builtin(
         except Exception:
             return UNKNOWN
         return Const(result) if _small(result) else UNKNOWN
-    return unknown_call(interp, node, frame, [*args, *kwargs.values()])
+    return unknown_call(interp, node, frame, [*args, *kwargs.values()], name)
 
 
 # ---------------------------------------------------------------------- task calls
@@ -269,6 +334,8 @@ def task_call(
     args: list[Value],
     kwargs: dict[str, Value],
 ) -> Value:
+    if task.task.func is not None:
+        signature(interp, task.task.name, task.task.func, kind, node, frame, args, kwargs)
     wait_for = kwargs.pop("wait_for", None)
     return_state = kwargs.pop("return_state", None)
     name = task.task.name
@@ -303,6 +370,9 @@ def task_call(
     futures: list[Value] = [Future(run) for run in runs]
     if isinstance(return_state, Const) and return_state.value:
         interp.created.pop()
+    else:
+        info = (name, frame.func.qualname, frame.func.module.path, line, col)
+        interp.track.create(runs, site.key, info)
     if kind == "submit":
         return futures[0]
     if len(runs) == 1 and runs[0][1] is None:
@@ -335,6 +405,28 @@ def map_runs(
         else:
             mapped.append((value, None))
             unknown.append(interp.project_code(frame, value))
+    for value in (*args, *kwargs.values()):
+        if isinstance(value, Const) and isinstance(value.value, str) and not mapped:
+            note(
+                interp,
+                "map-arguments",
+                node,
+                frame,
+                f".map() of {site.task!r} over the string {value.value[:20]!r}, which .map() "
+                "does not iterate: pass a list",
+            )
+            return interp.add_runs(site, None, "maps over a string")
+        if isinstance(value, DictVal) or (
+            isinstance(value, Const) and isinstance(value.value, dict)
+        ):
+            note(
+                interp,
+                "map-arguments",
+                node,
+                frame,
+                f".map() of {site.task!r} over a dict maps over its keys only: "
+                "pass a list (e.g. list(d.items()))",
+            )
     lengths = sorted(
         {
             length(v.inner if isinstance(v, Annotated) else v) or 0
@@ -346,9 +438,26 @@ def map_runs(
     if not mapped:
         reason = ".map() with no iterable argument (raises MappingMissingIterable at run time)"
         interp.diagnose(node, frame, "W101", "warning", reason)
+        note(
+            interp,
+            "map-arguments",
+            node,
+            frame,
+            f".map() of {site.task!r} has no iterable "
+            "argument (raises MappingMissingIterable): pass a list to map over",
+        )
     elif len(lengths) > 1:
         reason = f".map() over iterables of different lengths {lengths} (fails at run time)"
         interp.diagnose(node, frame, "E101", "error", reason)
+        note(
+            interp,
+            "map-arguments",
+            node,
+            frame,
+            f".map() of {site.task!r} over iterables "
+            f"of different lengths {lengths}: make them the same length or wrap the constant "
+            "ones in unmapped()",
+        )
     elif unknown:
         reason = "maps over an iterable whose length is known only at run time"
     n = lengths[0] if lengths and reason is None else None
@@ -380,11 +489,13 @@ def follow_task_body(interp: Interpreter, task: TaskRef, site: Site, frame: Fram
         interp.call_function(inner, site.key)
 
 
-_CALLS_TASKS: dict[int, bool] = {}
+#: id(node) -> (node, answer): the node is kept so that its id is never reused by another one
+_CALLS_TASKS: dict[int, tuple[cst.CSTNode, bool]] = {}
 
 
 def _calls_tasks(func: FuncDef) -> bool:
-    known = _CALLS_TASKS.get(id(func.node))
+    cached = _CALLS_TASKS.get(id(func.node))
+    known = cached[1] if cached is not None and cached[0] is func.node else None
     if known is None:
         code = func.module.code(func.node.body)
         symbols = func.module.symbols
@@ -395,7 +506,9 @@ def _calls_tasks(func: FuncDef) -> bool:
                 isinstance(v, (TaskRef, FlowRef)) and f"{k}(" in code for k, v in symbols.items()
             )
         )
-        _CALLS_TASKS[id(func.node)] = known
+        if len(_CALLS_TASKS) > 50_000:
+            _CALLS_TASKS.clear()
+        _CALLS_TASKS[id(func.node)] = (func.node, known)
     return known
 
 
@@ -412,6 +525,7 @@ def subflow(
 
     definition = flow.flow
     name = definition.name
+    signature(interp, name, definition.func, "call", node, frame, args, kwargs)
     kwargs.pop("return_state", None)
     site = interp.site(name, f"flow:{name}", "subflow", node, frame)
     runs = interp.add_runs(site, 1)
@@ -468,3 +582,46 @@ def helper(interp: Interpreter, ref: FuncRef, node: cst.Call, frame: Frame) -> V
     env = bind_params(parameters_of(func), args, dict(kwargs), {})
     inner = NewFrame(func, env, frame.flow, frame.parent, ref.closure)
     return interp.call_function(inner, None)
+
+
+def signature(
+    interp: Interpreter,
+    name: str,
+    func: FuncDef,
+    kind: str,
+    node: cst.Call,
+    frame: Frame,
+    args: list[Value],
+    kwargs: dict[str, Value],
+) -> None:
+    """FC004: a call, submit or map whose arguments ``func``'s signature does not accept."""
+    if any(arg.star for arg in node.args):
+        return
+    params = parameters_of(func)
+    how = {"submit": f"{name}.submit()", "map": f"{name}.map()"}.get(kind, f"{name}()")
+    kinds = {p.kind for p in params}
+    positional = [p for p in params if p.kind in ("positional_only", "positional_or_keyword")]
+    problems: list[str] = []
+    if len(args) > len(positional) and "var_positional" not in kinds:
+        problems.append(f"takes {len(positional)} positional arguments but {len(args)} were given")
+    bound = {p.name for p in positional[: len(args)]}
+    names = {p.name for p in params if p.kind not in ("var_positional", "var_keyword")}
+    for key in kwargs:
+        if key in _RESERVED:
+            continue
+        if key not in names and "var_keyword" not in kinds:
+            problems.append(f"got an unexpected keyword argument {key!r}")
+        elif key in bound:
+            problems.append(f"got multiple values for argument {key!r}")
+    missing = [
+        p.name
+        for p in params
+        if p.required
+        and p.kind not in ("var_positional", "var_keyword")
+        and p.name not in bound
+        and p.name not in kwargs
+    ]
+    if missing:
+        problems.append("missing required argument " + ", ".join(repr(m) for m in missing))
+    for problem in problems:
+        note(interp, "signature", node, frame, f"{how} {problem}")

@@ -23,7 +23,7 @@ from typing import Any
 
 import libcst as cst
 
-from flowc.compiler.analysis import Exit
+from flowc.compiler.analysis import Exit, Tracker
 from flowc.compiler.discovery import FlowDef, FuncDef, Project, literal
 from flowc.compiler.values import (
     UNKNOWN,
@@ -196,6 +196,8 @@ class Interpreter:
         self.mult = 1
         self.steps = 0
         self.stack: list[FuncDef] = []
+        self.track = Tracker()
+        self.current: cst.CSTNode | None = None
 
     # ------------------------------------------------------------------ entry
     def run(self) -> None:
@@ -215,6 +217,8 @@ class Interpreter:
 
     def call_function(self, frame: Frame, site: int | None) -> Value:
         func = frame.func
+        if site is not None or not self.stack:
+            self.track.enter(frame, func.qualname, func.module.path)
         self.stack.append(func)
         try:
             body = func.node.body
@@ -224,12 +228,14 @@ class Interpreter:
                 self.exits.append(
                     Exit("end", func.qualname, func.module.path, line, col, self.conditional)
                 )
+                self.track.exit(frame, 0, frame.env)
             except _Return:
                 pass
             except (_Break, _Continue):
                 pass
         finally:
             self.stack.pop()
+            self.track.leave(frame)
         if not frame.returns:
             return Const(None)
         value = frame.returns[0]
@@ -265,6 +271,37 @@ class Interpreter:
                 self.resolved.append(
                     (run[0], how, frame.func.qualname, frame.func.module.path, line, col, target)
                 )
+        if (
+            how in ("result", "wait", "wait()")
+            or (how == "as_completed" and node is not self.track.for_iter)
+            or (  # a direct call or a subflow blocks until its arguments are done
+                how == "passed"
+                and target is not None
+                and self.by_key[target].kind in ("call", "subflow")
+            )
+        ):
+            self.track.resolve(value)
+
+    def use(self, value: Value, what: str, node: cst.CSTNode, frame: Frame) -> None:
+        """A future used where its value was meant (``what``: ``in a condition``, ...)."""
+        options = value.options if isinstance(value, Union) else (value,)
+        if not all(isinstance(item, Future) for item in options):
+            return
+        for item in options:
+            if isinstance(item, Future):
+                site = self.by_key[item.run[0]]
+                if not isinstance(node, (cst.Call, cst.BaseStatement, cst.BaseSmallStatement)):
+                    node = self.current or node
+                line, col = self.pos(node, frame)
+                self.track.note(
+                    "value-use",
+                    frame.func.module.path,
+                    line,
+                    col,
+                    f"future of {site.task!r} used {what}: call .result() to get its value",
+                    frame.func.qualname,
+                )
+                return
 
     def site(self, name: str, task: str, kind: str, node: cst.CSTNode, frame: Frame) -> Site:
         line, col = self.pos(node, frame)
@@ -305,6 +342,7 @@ class Interpreter:
 
     def edge(self, source: RunRef, target: RunRef, kind: str) -> None:
         self.edges.setdefault((source, target, kind), None)
+        self.track.edge(source, target)
 
     # ------------------------------------------------------------------ statements
     def block(self, suite: cst.BaseSuite | cst.CSTNode, frame: Frame) -> None:
@@ -322,6 +360,7 @@ class Interpreter:
         self.steps += 1
         if self.steps > HARD_BUDGET:
             raise _Abort
+        outer, self.current = self.current, stmt
         try:
             handler = getattr(self, "s_" + type(stmt).__name__, None)
             if handler is None:
@@ -334,6 +373,8 @@ class Interpreter:
             self.brk(stmt, frame, "too deeply nested to analyse")
         except Exception as exc:  # never crash on odd but valid Python
             self.brk(stmt, frame, f"not understood ({type(exc).__name__}: {exc})")
+        finally:
+            self.current = outer
 
     def s_Expr(self, stmt: cst.Expr, frame: Frame) -> None:
         self.ev(stmt.value, frame)
@@ -358,6 +399,9 @@ class Interpreter:
         self.resolve(value, "returned", stmt, frame)
         frame.returns.append(value)
         line, col = self.pos(stmt, frame)
+        if self.track.is_scope(frame):
+            self.track.resolve(value)
+            self.track.exit(frame, line, frame.env)
         self.exits.append(
             Exit("return", frame.func.qualname, frame.func.module.path, line, col, self.conditional)
         )
@@ -373,12 +417,16 @@ class Interpreter:
         raise _Return
 
     def s_Assert(self, stmt: cst.Assert, frame: Frame) -> None:
-        self.resolve(self.ev(stmt.test, frame), "value", stmt, frame)
+        test = self.ev(stmt.test, frame)
+        self.resolve(test, "value", stmt, frame)
+        self.use(test, "in an assert", stmt, frame)
 
     def s_Break(self, stmt: cst.Break, frame: Frame) -> None:
+        self.track.brk()
         raise _Break
 
     def s_Continue(self, stmt: cst.Continue, frame: Frame) -> None:
+        self.track.cont()
         raise _Continue
 
     def s_Pass(self, stmt: cst.CSTNode, frame: Frame) -> None:
@@ -418,6 +466,7 @@ class Interpreter:
     def s_If(self, stmt: cst.If, frame: Frame) -> None:
         test = self.ev(stmt.test, frame)
         self.resolve(test, "value", stmt, frame)
+        self.use(test, "as a condition (a future is always true)", stmt, frame)
         truth = self.truth(test)
         orelse = stmt.orelse
         if truth is True:
@@ -444,16 +493,21 @@ class Interpreter:
         survivors: list[dict[str, Value]] = []
         left = False
         self.conditional = True
+        start = self.track.save()
+        states = []
         try:
             for arm in arms:
                 frame.env = dict(before)
+                self.track.load(start)
                 try:
                     arm()
                     survivors.append(frame.env)
+                    states.append(self.track.save())
                 except (_Return, _Break, _Continue):
                     left = True
         finally:
             self.conditional = saved
+        self.track.load(self.track.merge(states) if states else start)
         if not survivors:
             raise _Return
         env = survivors[0]
@@ -494,31 +548,56 @@ class Interpreter:
 
     def s_While(self, stmt: cst.While, frame: Frame) -> None:
         self.brk(stmt, frame, "while loop: how many times its body runs is not followed")
-        self.ev(stmt.test, frame)
+        test = self.ev(stmt.test, frame)
+        self.use(test, "as a loop condition (a future is always true)", stmt, frame)
         with self.context(dynamic="created inside a while loop"):
             self.loop_once(stmt.body, frame)
 
     def s_For(self, stmt: cst.For, frame: Frame) -> None:
-        iterable = self.ev(stmt.iter, frame)
-        self.resolve(iterable, "value", stmt, frame) if isinstance(iterable, Future) else None
+        self.track.for_iter = stmt.iter
+        try:
+            iterable = self.ev(stmt.iter, frame)
+        finally:
+            self.track.for_iter = None
+        deferred = (
+            isinstance(stmt.iter, cst.Call)
+            and isinstance(iterable, Opaque)
+            and bool(self.track.deferred)
+            and self.track.deferred[-1][0] is stmt.iter
+        )
+        members: list[RunRef] = []
+        if deferred:  # an as_completed loop: its futures are consumed if it runs to the end
+            consumed: Value = self.track.deferred.pop()[1]  # type: ignore[assignment]
+            members = [r for r, k in futures_in(consumed) if k == "future"]
+        if isinstance(iterable, Future):
+            self.resolve(iterable, "value", stmt, frame)
+            self.use(iterable, "as an iterable", stmt, frame)
         items = elements(iterable) if stmt.asynchronous is None else None
         n = length(iterable)
         broke = False
         if items is not None and self.steps + len(items) <= UNROLL_BUDGET:
-            for item in items:
-                self.bind(stmt.target, item, frame)
-                try:
-                    self.block(stmt.body, frame)
-                except _Continue:
-                    continue
-                except _Break:
-                    broke = True
-                    break
+            self.track.loop_enter(frame.env, [], False)
+            try:
+                for item in items:
+                    self.bind(stmt.target, item, frame)
+                    try:
+                        self.block(stmt.body, frame)
+                        self.track.iteration_end(True)
+                    except _Continue:
+                        self.track.iteration_end(False)
+                        continue
+                    except _Break:
+                        broke = True
+                        break
+            finally:
+                self.track.loop_leave(frame.env, False)
         elif n is not None:
             self.bind(stmt.target, UNKNOWN, frame)
             with self.context(mult=n):
                 self.loop_once(stmt.body, frame)
         else:
+            if not deferred:
+                members = [r for r, k in futures_in(iterable) if k == "future" and r[1] is None]
             self.bind(stmt.target, self.element(iterable), frame)
             code = frame.func.module.code(stmt.iter)
             line, _ = self.pos(stmt, frame)
@@ -526,15 +605,27 @@ class Interpreter:
                 dynamic=f"in a loop over {code} (line {line}), "
                 "whose length is known only at run time"
             ):
-                self.loop_once(stmt.body, frame)
+                self.loop_once(stmt.body, frame, members, deferred)
         if stmt.orelse is not None and not broke:
             self.block(stmt.orelse.body, frame)
 
-    def loop_once(self, body: cst.BaseSuite, frame: Frame) -> None:
+    def loop_once(
+        self,
+        body: cst.BaseSuite,
+        frame: Frame,
+        members: list[RunRef] | None = None,
+        deferred: bool = False,
+    ) -> None:
+        self.track.loop_enter(frame.env, members or [], deferred)
+        fell = False
         try:
             self.block(body, frame)
+            fell = True
         except (_Break, _Continue):
             pass
+        finally:
+            self.track.iteration_end(fell)
+            self.track.loop_leave(frame.env, True)
 
     @contextmanager
     def context(self, dynamic: str | None = None, mult: int = 1) -> Iterator[None]:
@@ -621,6 +712,7 @@ class Interpreter:
         ]
         for value in values:
             self.resolve(value, "value", node, frame)
+            self.use(value, "in an f-string", node, frame)
         return _derive(*values)
 
     def e_Tuple(self, node: cst.Tuple, frame: Frame) -> Value:
@@ -736,6 +828,7 @@ class Interpreter:
         for value in (left, right):
             if isinstance(value, Future):
                 self.resolve(value, "value", node, frame)
+                self.use(value, "in arithmetic", node, frame)
         return _derive(left, right)
 
     def e_UnaryOperation(self, node: cst.UnaryOperation, frame: Frame) -> Value:
@@ -775,7 +868,17 @@ class Interpreter:
             right = self.ev(target.comparator, frame)
             values.append(right)
             fn = _CMPOPS.get(type(target.operator))
-            if result and isinstance(left, Const) and isinstance(right, Const) and fn:
+            if not isinstance(target.operator, (cst.Is, cst.IsNot, cst.In, cst.NotIn)):
+                for value in (left, right):
+                    self.use(value, "in a comparison", node, frame)
+            if (
+                result
+                and isinstance(target.operator, (cst.Is, cst.IsNot))
+                and isinstance(left, Future)
+                and right == Const(None)
+            ):  # a future is never None
+                result = isinstance(target.operator, cst.IsNot)
+            elif result and isinstance(left, Const) and isinstance(right, Const) and fn:
                 try:
                     result = bool(fn(left.value, right.value))
                 except Exception:
@@ -835,10 +938,12 @@ class Interpreter:
         outer = frame.env
         frame.env = dict(outer)
         out: list[Value] = []
+        self.track.comprehensions += 1
         try:
             known = self.comp_for(comp, item, frame, out)
         finally:
             frame.env = outer
+            self.track.comprehensions -= 1
         return Seq(tuple(out)) if known else Opaque(tuple(dict.fromkeys(out))[:64])
 
     def comp_for(self, comp: cst.CompFor, item: Any, frame: Frame, out: list[Value]) -> bool:

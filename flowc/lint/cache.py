@@ -1,0 +1,75 @@
+"""The lint cache: findings keyed by file content, flowc version and settings.
+
+An entry also records the project modules the file imports (path, size, mtime) and is used
+only while they are unchanged. Entries live in ``.flowc_cache/lint/`` under the project root
+and are written atomically (a temporary file renamed into place).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from flowc.lint.model import Finding
+
+__all__ = ["Cache"]
+
+FORMAT = "flowc-lint-cache/1"
+
+
+def _stat(path: str) -> list[int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
+class Cache:
+    def __init__(self, folder: Path, salt: str) -> None:
+        self.folder = folder
+        self.salt = salt
+
+    @classmethod
+    def at(cls, root: Path, salt: str) -> Cache:
+        from flowc import __version__
+
+        return cls(root / ".flowc_cache" / "lint", f"{FORMAT}|{__version__}|{salt}")
+
+    def key(self, path: str, data: bytes) -> str:
+        digest = hashlib.sha256(data)
+        digest.update(f"\0{path}\0{self.salt}".encode())
+        return digest.hexdigest()
+
+    def get(self, key: str) -> tuple[list[Finding], list[str]] | None:
+        try:
+            with open(self.folder / key[:2] / f"{key}.json", encoding="utf-8") as fh:
+                entry = json.load(fh)
+        except (OSError, ValueError):
+            return None
+        for dep, stat in entry.get("deps", {}).items():
+            if _stat(dep) != stat:
+                return None
+        return [Finding.from_dict(f) for f in entry["findings"]], entry.get("warnings", [])
+
+    def put(self, key: str, findings: list[Finding], warnings: list[str], deps: list[str]) -> None:
+        folder = self.folder / key[:2]
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            marker = self.folder.parent / ".gitignore"
+            if not marker.exists():
+                marker.write_text("# created by flowc lint\n*\n")
+            entry = {
+                "findings": [f.to_dict() for f in findings],
+                "warnings": warnings,
+                "deps": {d: _stat(d) for d in deps},
+            }
+            fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(entry, fh)
+            os.replace(tmp, folder / f"{key}.json")
+        except OSError:  # a cache that cannot be written is only slower
+            pass

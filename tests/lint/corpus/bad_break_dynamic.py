@@ -1,0 +1,21 @@
+# ruff: noqa
+from prefect import flow, task, unmapped
+from prefect.futures import as_completed, wait
+
+
+@task
+def add(x, y=1):
+    return x + y
+
+
+@task
+def total(values):
+    return sum(values)
+
+
+@flow
+def f(xs: list[int]):
+    futures = add.map(xs)  # expect: FC001
+    for fut in futures:
+        if fut.result() > 2:
+            break

@@ -1,0 +1,20 @@
+# ruff: noqa
+from prefect import flow, task, unmapped
+from prefect.futures import as_completed, wait
+
+
+@task
+def add(x, y=1):
+    return x + y
+
+
+@task
+def total(values):
+    return sum(values)
+
+
+@flow
+def f():
+    fut = add.submit(1)
+    done = fut == 2  # expect: FC002
+    return fut, done

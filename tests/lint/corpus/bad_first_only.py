@@ -1,0 +1,19 @@
+# ruff: noqa
+from prefect import flow, task, unmapped
+from prefect.futures import as_completed, wait
+
+
+@task
+def add(x, y=1):
+    return x + y
+
+
+@task
+def total(values):
+    return sum(values)
+
+
+@flow
+def f():
+    futures = [add.submit(i) for i in range(3)]  # expect: FC001
+    return futures[0].result()

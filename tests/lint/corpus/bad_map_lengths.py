@@ -1,0 +1,18 @@
+# ruff: noqa
+from prefect import flow, task, unmapped
+from prefect.futures import as_completed, wait
+
+
+@task
+def add(x, y=1):
+    return x + y
+
+
+@task
+def total(values):
+    return sum(values)
+
+
+@flow
+def f():
+    return add.map([1, 2, 3], y=[1, 2])  # expect: FC003

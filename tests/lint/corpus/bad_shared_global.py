@@ -1,0 +1,27 @@
+# ruff: noqa
+from prefect import flow, task, unmapped
+from prefect.futures import as_completed, wait
+
+
+@task
+def add(x, y=1):
+    return x + y
+
+
+@task
+def total(values):
+    return sum(values)
+
+
+COUNT = 0
+
+
+@task
+def bump():
+    global COUNT
+    COUNT += 1  # expect: FC005
+
+
+@flow
+def f():
+    bump()

@@ -1,0 +1,21 @@
+# ruff: noqa
+from prefect import flow, task, unmapped
+from prefect.futures import as_completed, wait
+
+
+@task
+def add(x, y=1):
+    return x + y
+
+
+@task
+def total(values):
+    return sum(values)
+
+
+@flow
+def f(xs: list[int]):
+    out = []
+    for x in xs:
+        out.append(add.submit(x).result())  # expect: FC006
+    return out

@@ -1,0 +1,22 @@
+# ruff: noqa
+from prefect import flow, task, unmapped
+from prefect.futures import as_completed, wait
+
+
+@task
+def add(x, y=1):
+    return x + y
+
+
+@task
+def total(values):
+    return sum(values)
+
+
+@flow
+def f(xs: list[int]):
+    futures = add.map(xs)
+    best = 0
+    for done in as_completed(futures):
+        best = max(best, done.result())
+    return best

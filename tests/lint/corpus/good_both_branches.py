@@ -1,0 +1,24 @@
+# ruff: noqa
+from prefect import flow, task, unmapped
+from prefect.futures import as_completed, wait
+
+
+@task
+def add(x, y=1):
+    return x + y
+
+
+@task
+def total(values):
+    return sum(values)
+
+
+@flow
+def f(flag: bool):
+    fut = add.submit(1)
+    if flag:
+        value = fut.result()
+    else:
+        fut.wait()
+        value = 0
+    return value

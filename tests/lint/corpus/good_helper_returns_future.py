@@ -1,0 +1,23 @@
+# ruff: noqa
+from prefect import flow, task, unmapped
+from prefect.futures import as_completed, wait
+
+
+@task
+def add(x, y=1):
+    return x + y
+
+
+@task
+def total(values):
+    return sum(values)
+
+
+def launch(x):
+    return add.submit(x)
+
+
+@flow
+def f():
+    fut = launch(1)
+    return fut

@@ -1,0 +1,22 @@
+# ruff: noqa
+from prefect import flow, task, unmapped
+from prefect.futures import as_completed, wait
+
+
+@task
+def add(x, y=1):
+    return x + y
+
+
+@task
+def total(values):
+    return sum(values)
+
+
+@flow
+def f(xs: list[int]):
+    futures = [add.submit(x) for x in xs]
+    out = []
+    for fut in futures:
+        out.append(fut.result())
+    return out
