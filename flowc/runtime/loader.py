@@ -187,12 +187,13 @@ def prepare_run(
     runner: str | None = None,
     workers: str | None = None,
     report: Path | None = None,
+    address: str | None = None,
 ) -> RunRequest:
     """Check every argument that can be checked without importing the file."""
     parsed = parse_target(target)
     read_source(parsed.path)
     values = parse_params(params)
-    task_runner = make_runner(runner, parse_workers(workers))
+    task_runner = make_runner(runner, parse_workers(workers), address)
     if report is not None:
         check_report_path(report)
     return RunRequest(parsed, values, task_runner, report)
@@ -213,16 +214,30 @@ def _processes(workers: int | None) -> TaskRunner:
     return ProcessPoolTaskRunner(max_workers=workers)
 
 
-def _dask(workers: int | None) -> TaskRunner:
+def _dask(workers: int | None, address: str | None = None) -> TaskRunner:
     from flowc.task_runners import DaskTaskRunner
 
+    if address is not None:
+        _no_workers_with_address(workers)
+        return DaskTaskRunner(address=address)  # type: ignore[no-any-return]
     return DaskTaskRunner(cluster_kwargs={"n_workers": workers} if workers else None)  # type: ignore[no-any-return]
 
 
-def _ray(workers: int | None) -> TaskRunner:
+def _ray(workers: int | None, address: str | None = None) -> TaskRunner:
     from flowc.task_runners import RayTaskRunner
 
-    return RayTaskRunner(init_kwargs={"num_cpus": workers} if workers else None)  # type: ignore[no-any-return]
+    if address is not None:
+        _no_workers_with_address(workers)
+    return RayTaskRunner(address, init_kwargs={"num_cpus": workers} if workers else None)  # type: ignore[no-any-return]
+
+
+def _no_workers_with_address(workers: int | None) -> None:
+    if workers is not None:
+        raise ValueError("--workers sizes a cluster flowc starts; drop it with --address")
+
+
+#: The runners that take ``--address`` (a running scheduler or head node).
+_ADDRESSED = ("dask", "ray")
 
 
 #: ``--runner NAME`` → a factory taking ``--workers``. Adding a runner is one entry here.
@@ -234,8 +249,12 @@ RUNNERS: dict[str, Callable[[int | None], TaskRunner]] = {
 }
 
 
-def make_runner(name: str | None, workers: int | None) -> TaskRunner | None:
-    """The runner ``--runner``/``--workers`` ask for; ``None`` keeps each flow's own."""
+def make_runner(
+    name: str | None, workers: int | None, address: str | None = None
+) -> TaskRunner | None:
+    """The runner ``--runner``/``--workers``/``--address`` ask for; ``None`` keeps each flow's."""
+    if address is not None and (name is None or name.lower() not in _ADDRESSED):
+        raise FlowcUsageError("--address needs --runner dask or --runner ray")
     if name is None:
         if workers is not None:
             raise FlowcUsageError(
@@ -247,7 +266,7 @@ def make_runner(name: str | None, workers: int | None) -> TaskRunner | None:
     if factory is None:
         raise FlowcUsageError(f"unknown runner {name!r}: choose one of {', '.join(RUNNERS)}")
     try:
-        return factory(workers)
+        return factory(workers) if address is None else factory(workers, address)  # type: ignore[call-arg]
     except (ImportError, ValueError, TypeError) as exc:
         raise FlowcUsageError(f"--runner {name}: {exc}") from None
 
