@@ -38,6 +38,8 @@ __all__ = [
     "elements",
     "futures_in",
     "length",
+    "member_of",
+    "returned_by",
 ]
 
 #: Longest sequence materialised element by element; longer ones keep only their length.
@@ -77,16 +79,26 @@ class Param(Value):
 
 @dataclass(frozen=True)
 class Future(Value):
-    """A future of one run of a call site (``.submit``, an element of ``.map``)."""
+    """A future of one run of a call site (``.submit``, an element of ``.map``).
+
+    ``links``: runs this very object is also linked to by identity (a State a subflow
+    returned is linked to the subflow's run, and counts as its task run's future as well).
+    """
 
     run: RunRef
+    links: frozenset[RunRef] = frozenset()
 
 
 @dataclass(frozen=True)
 class Result(Value):
-    """A value computed from the results of these runs (``.result()``, a direct call, ...)."""
+    """The result of these runs (``.result()``, a direct call's value), or a member of it.
+
+    The runtime, like Prefect, links a task's result and its *direct members* (``member``)
+    to the run by identity; anything computed from a result is a new object with no lineage.
+    """
 
     runs: frozenset[RunRef]
+    member: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,6 +107,7 @@ class Seq(Value):
 
     items: tuple[Value, ...]
     kind: str = "list"
+    links: frozenset[RunRef] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -102,11 +115,13 @@ class Opaque(Value):
     """A collection of unknown length whose elements are drawn from ``members``."""
 
     members: tuple[Value, ...] = ()
+    links: frozenset[RunRef] = frozenset()
 
 
 @dataclass(frozen=True)
 class DictVal(Value):
     items: tuple[tuple[Value, Value], ...]
+    links: frozenset[RunRef] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -196,6 +211,8 @@ def futures_in(value: Value, kind: str = "future", depth: int = 0) -> Iterator[t
     """Every upstream run found in ``value`` however nested, with its edge kind."""
     if depth > 50:
         return
+    for run in getattr(value, "links", ()):
+        yield run, "value"
     if isinstance(value, Future):
         yield value.run, kind
     elif isinstance(value, Result):
@@ -215,3 +232,65 @@ def futures_in(value: Value, kind: str = "future", depth: int = 0) -> Iterator[t
             yield from futures_in(item, kind, depth + 1)
     elif isinstance(value, Annotated) and value.kind != "quote":
         yield from futures_in(value.inner, kind, depth + 1)
+
+
+def member_of(value: Value) -> Value:
+    """A direct member of ``value`` (an element, item or attribute) when which one is unknown.
+
+    A member of a task's result is linked to its run; a member of a member is not.
+    """
+    if isinstance(value, Result):
+        return Result(value.runs, True) if not value.member and value.runs else UNKNOWN
+    if isinstance(value, Opaque):
+        return Union(value.members) if len(value.members) != 1 else value.members[0]
+    if isinstance(value, Seq) and value.items:
+        if len(value.items) == 1:
+            return value.items[0]
+        return Union(tuple(dict.fromkeys(value.items))[:16])
+    if isinstance(value, Union):
+        return Union(tuple(member_of(o) for o in value.options))
+    return UNKNOWN
+
+
+_UNLINKED = (bool, type(None))
+
+
+def _trackable(value: Any) -> bool:
+    """Whether the runtime can link this constant by identity (not None, bools, small ints)."""
+    if isinstance(value, _UNLINKED):
+        return False
+    return not (isinstance(value, int) and -5 <= value <= 256)
+
+
+def returned_by(value: Value, run: RunRef, depth: int = 0) -> Value:
+    """What the caller of a subflow gets for the subflow's return ``value``.
+
+    The returned object and its direct members are linked to the subflow's run; futures
+    arrive as States, which still count as their task runs' futures; results from inside the
+    subflow's own run carry no lineage in the caller's run.
+    """
+    links = frozenset([run]) if depth < 2 else frozenset()
+    if isinstance(value, Future):
+        return Future(value.run, links)
+    if isinstance(value, Seq):
+        return Seq(tuple(returned_by(v, run, depth + 1) for v in value.items), value.kind, links)
+    if isinstance(value, Opaque):
+        return Opaque(tuple(returned_by(v, run, depth + 1) for v in value.members), links)
+    if isinstance(value, DictVal):
+        return DictVal(
+            tuple(
+                (returned_by(k, run, depth + 1), returned_by(v, run, depth + 1))
+                for k, v in value.items
+            ),
+            links,
+        )
+    if isinstance(value, Union):
+        return Union(tuple(returned_by(o, run, depth) for o in value.options))
+    if isinstance(value, Const):
+        if isinstance(value.value, (list, tuple)) and len(value.value) <= 1000:
+            kind = "list" if isinstance(value.value, list) else "tuple"
+            return returned_by(Seq(tuple(Const(v) for v in value.value), kind), run, depth)
+        if not links or not _trackable(value.value):
+            return value
+        return Result(links, depth > 0)
+    return Result(links, depth > 0) if links else UNKNOWN

@@ -91,8 +91,9 @@ def create_run(
     upstreams = collect_upstreams(parameters, dependencies.copy() if dependencies else None)
     links = flow_run.links
     if links:
-        upstreams.add_values(links.producers(parameters))
-    wait_runs = collect_upstreams(list(wait_for)) if wait_for else None
+        # Values only: a parameter's *name* may be a linked string too (a result's dict key).
+        upstreams.add_values(links.producers(list(parameters.values())))
+    wait_runs = collect_upstreams(_as_list(wait_for)) if wait_for is not None else None
     wait_list = list(wait_runs.runs.values()) if wait_runs is not None else []
     run = TaskRun(task, kind, flow_run, parameters, upstreams, wait_list, site, parent)
     if wait_runs is not None:
@@ -105,6 +106,13 @@ def create_run(
         run._name = task.render_run_name(parameters)
     flow_run.add(run)
     return run
+
+
+def _as_list(wait_for: Any) -> list[Any]:
+    """``wait_for`` as Prefect takes it: one future (or state) or an iterable of them."""
+    if isinstance(wait_for, (TaskRunFuture, State)) or not hasattr(wait_for, "__iter__"):
+        return [wait_for]
+    return list(wait_for)
 
 
 def submit_task(

@@ -8,7 +8,9 @@ subflow records included — must be the same.
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
+import inspect
 import sys
 from collections import Counter
 from pathlib import Path
@@ -20,16 +22,55 @@ from flowc.compiler import compile_file
 from flowc.runtime.prefect_alias import prefect_aliases
 
 HERE = Path(__file__).parent / "agreement"
-CASES = [("etl", "etl"), ("fan", "fan"), ("nested", "parent")]
+CASES = [
+    ("etl", "etl"),
+    ("fan", "fan"),
+    ("nested", "parent"),
+    ("etl_records", "etl_records"),
+    ("map_range", "map_range"),
+    ("unmapped_config", "unmapped_config"),
+    ("quoted", "quoted"),
+    ("wait_for_forms", "wait_for_forms"),
+    ("containers", "containers"),
+    ("loop_append", "loop_append"),
+    ("zip_enumerate", "zip_enumerate"),
+    ("chain", "chain"),
+    ("fstrings", "fstrings"),
+    ("map_results", "map_results"),
+    ("branches", "branches"),
+    ("helper_funcs", "helper_funcs"),
+    ("nested_subflows", "outer_pipeline"),
+    ("subflow_states", "subflow_states"),
+    ("task_in_task", "task_in_task"),
+    ("async_gather", "async_gather"),
+    ("with_options_retries", "with_options_retries"),
+    ("sibling", "sibling"),
+    ("small_values", "small_values"),
+    ("kwargs_helpers", "kwargs_helpers"),
+    ("unpacking", "unpacking"),
+    # Two that once differed between the compiler and the runtime (fixed in the runtime).
+    ("runtime_wait_for_single", "runtime_wait_for_single"),
+    ("runtime_param_keys", "runtime_param_keys"),
+]
 
 
 def _load(path: Path):
-    with prefect_aliases():
-        spec = importlib.util.spec_from_file_location(f"agreement_{path.stem}", path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+    """Import a flow file as ``flowc run`` would: prefect aliased, its folder importable."""
+    sys.path.insert(0, str(path.parent))
+    try:
+        with prefect_aliases():
+            spec = importlib.util.spec_from_file_location(f"agreement_{path.stem}", path)
+            assert spec is not None and spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(path.parent))
     return module
+
+
+def _run(flow_obj) -> object:
+    outcome = flow_obj()
+    return asyncio.run(outcome) if inspect.iscoroutine(outcome) else outcome
 
 
 def _recorded(records) -> tuple[Counter, Counter]:
@@ -61,6 +102,6 @@ def test_expanded_plan_equals_recorded_run(stem: str, flow_name: str) -> None:
     path = HERE / f"{stem}.py"
     module = _load(path)
     with flowc.capture() as captured:
-        getattr(module, flow_name)()
+        _run(getattr(module, flow_name))
     assert _compiled(path, flow_name) == _recorded(captured.last.records)
     sys.modules.pop(f"agreement_{stem}", None)

@@ -195,3 +195,15 @@ def test_unmapped_in_submit_is_unwrapped():
         return echo.submit(unmapped([1, 2])).result()
 
     assert f() == [1, 2]
+
+
+def test_wait_for_takes_a_single_future_too():
+    @flow
+    def f():
+        first = value.submit(1)
+        return value.submit(2, wait_for=first)
+
+    with capture() as runs:
+        f()
+    first, second = runs.last.records
+    assert second.wait_for == [first]
