@@ -14,11 +14,12 @@ __all__ = ["all_benchmarks"]
 
 def all_benchmarks() -> list[Benchmark]:
     """Every benchmark, in the order the suite runs them."""
-    from bench import compiler, imports, lint, memory, processes, threads
+    from bench import compiler, distributed, imports, lint, memory, processes, threads
 
     return [
         *threads.BENCHMARKS,
         *processes.BENCHMARKS,
+        *distributed.BENCHMARKS,
         *memory.BENCHMARKS,
         *imports.BENCHMARKS,
         *compiler.BENCHMARKS,

@@ -270,13 +270,21 @@ class Flow(Generic[R]):
 
         An interrupt (Ctrl-C) or ``SystemExit`` stops at once: queued work is cancelled,
         running work abandoned, and the flow run still ends ``Crashed`` with its hooks called
-        and its record finished, before the interrupt propagates.
+        and its record finished, before the interrupt propagates. A runner that cannot start
+        (a cluster address nobody answers) crashes the flow run with the runner's message.
         """
         flow_run.runner = (_runner_override.get() or self.task_runner).duplicate()
         flow_run.start = time.time()
         state: State = states.Pending()
         try:
-            with flow_run.runner:
+            flow_run.runner.__enter__()
+        except Exception as exc:
+            message = f"The task runner could not start: {type(exc).__name__}: {exc}"
+            crashed = states.Crashed(message, data=exc)
+            _end_flow_run(self, flow_run, crashed)
+            return crashed
+        try:
+            with _entered(flow_run.runner):
                 tokens = enter_context(flow_run)
                 try:
                     state = self._run_attempts(flow_run, call)
@@ -337,6 +345,15 @@ def _call_with_timeout(flow: Flow[Any], call: Callable[[], Any], seconds: float)
     if "error" in result:
         raise result["error"]
     return result.get("value")
+
+
+@contextlib.contextmanager
+def _entered(runner: TaskRunner) -> Iterator[TaskRunner]:
+    """Exit a runner that was entered already, however the block ends."""
+    try:
+        yield runner
+    finally:
+        runner.__exit__(None, None, None)
 
 
 def _cancel_unfinished(flow_run: FlowRun) -> None:

@@ -258,7 +258,7 @@ def make_runner(
     if name is None:
         if workers is not None:
             raise FlowcUsageError(
-                "--workers needs --runner (threads or processes); "
+                "--workers needs --runner (threads, processes, dask or ray); "
                 "without --runner each flow uses its own task runner"
             )
         return None

@@ -346,3 +346,26 @@ def test_interrupt_stops_the_flow_at_once_and_finishes_its_record():
     assert flow_run.state.is_crashed() and flow_run.end is not None
     assert all(run.state.is_final() for run in flow_run.records)
     assert {run.state.name for run in flow_run.records} <= {"Cancelled", "Completed", "Crashed"}
+
+
+def test_a_runner_that_cannot_start_crashes_the_flow_run_with_its_message():
+    from flowc.task_runners import ThreadPoolTaskRunner
+
+    class Unreachable(ThreadPoolTaskRunner):
+        def duplicate(self):
+            return Unreachable()
+
+        def _start(self):
+            raise ConnectionError("nobody answers at tcp://10.0.0.1:8786")
+
+    @flow(task_runner=Unreachable())
+    def f():
+        return ok()
+
+    with capture() as runs:
+        state = f(return_state=True)
+    assert state.is_crashed()
+    assert "could not start: ConnectionError: nobody answers" in state.message
+    assert runs.last.end is not None
+    with pytest.raises(ConnectionError):
+        f()

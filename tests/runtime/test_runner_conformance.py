@@ -217,7 +217,8 @@ def test_placing_on_an_unstarted_runner_raises(make_runner):
 
 
 def test_runner_names_match_prefect(make_runner, runner_kind):
-    expected = {"threads": "threadpool", "processes": "processpool"}[runner_kind]
+    expected = {"threads": "threadpool", "processes": "processpool", "dask": "dask", "ray": "ray"}
+    expected = expected[runner_kind]
     assert make_runner().name == expected
 
 

@@ -1,0 +1,373 @@
+"""Runs task calls on a Dask cluster: a ``LocalCluster`` it starts, or one it is given.
+
+The engine still decides everything (states, retries, timeouts, when a run is ready); Dask
+only runs calls. Each call is one Dask task keyed by its task name, run id and attempt, and
+an upstream's result reaches its downstream as a Dask dependency, worker to worker (see
+:mod:`flowc.runtime.runners.remote`). Outcomes come back on one thread that gathers finished
+results in batches and hands them to the engine, so no engine code runs on Dask's threads and
+no thread blocks per call.
+
+The runner closes only what it started: a cluster given by ``cluster=`` or reached at
+``address=`` keeps running. Its own cluster listens on loopback only (its HTTP server, the
+dashboard when bokeh is installed, on a free port: ``runner.client.dashboard_link``), and a
+task may kill at most two of its workers (``distributed.scheduler.allowed-failures`` = 1)
+before its run is Crashed: the second try is for innocent calls that shared the dead worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import os
+import pickle
+import signal
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import dask
+import distributed
+from dask.utils import parse_timedelta
+from distributed.utils import import_term
+
+from flowc.runtime.calls import Call, Outcome
+from flowc.runtime.runners.base import OnDone, OnStart, TaskRunner
+from flowc.runtime.runners.remote import (
+    ClusterUnreachable,
+    Deliveries,
+    Shipments,
+    check_reachable,
+    pickle_call,
+    run_shipped,
+    unsendable_result,
+)
+
+if TYPE_CHECKING:
+    from flowc.runtime.taskrun import TaskRun
+
+__all__ = ["ClusterUnreachable", "DaskTaskRunner"]
+
+CONNECT_TIMEOUT = 10.0  # seconds to reach a scheduler at ``address=``
+ALLOWED_FAILURES = 1  # worker deaths a task may cause on the runner's own cluster, minus one
+_CLOSE_TIMEOUT = 10.0
+_ABANDON_TIMEOUT = 3.0  # Ctrl-C: close fast, the nannies kill what does not stop
+_SEND_INTERVAL = 0.002  # seconds between the client's batches of messages to the scheduler
+
+
+class DaskTaskRunner(TaskRunner):
+    """Task calls on Dask workers; Prefect's arguments, with ``duplicate()`` keeping ``cluster``."""
+
+    in_process = False
+
+    def __init__(
+        self,
+        cluster: Any = None,
+        address: str | None = None,
+        cluster_class: str | Callable[..., Any] | None = None,
+        cluster_kwargs: dict[str, Any] | None = None,
+        adapt_kwargs: dict[str, Any] | None = None,
+        client_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        _check_arguments(cluster, address, cluster_class, cluster_kwargs, adapt_kwargs)
+        if isinstance(cluster_class, str):
+            try:
+                cluster_class = import_term(cluster_class)
+            except (ImportError, AttributeError) as exc:
+                raise ValueError(
+                    f"cluster_class {cluster_class!r} cannot be imported ({exc}): give a class "
+                    "or its full import path, e.g. 'distributed.LocalCluster'"
+                ) from None
+        self.cluster = cluster
+        self.address = address
+        self.cluster_class = cluster_class
+        self.cluster_kwargs = dict(cluster_kwargs or {})
+        self.adapt_kwargs = dict(adapt_kwargs or {})
+        self.client_kwargs = dict(client_kwargs or {})
+        self._client: distributed.Client | None = None
+        self._own_cluster: Any = None
+        self._deliveries: Deliveries | None = None
+        self._shipments = Shipments()
+
+    @property
+    def max_workers(self) -> int | None:
+        """The worker count asked of the runner's own cluster (``cluster_kwargs['n_workers']``)."""
+        workers = self.cluster_kwargs.get("n_workers")
+        return workers if isinstance(workers, int) else None
+
+    @property
+    def client(self) -> distributed.Client | None:
+        """The Dask client while the runner is entered (for ``who_has``, dashboards, ...)."""
+        return self._client
+
+    def duplicate(self) -> DaskTaskRunner:
+        return type(self)(
+            cluster=self.cluster,
+            address=self.address,
+            cluster_class=self.cluster_class,
+            cluster_kwargs=self.cluster_kwargs,
+            adapt_kwargs=self.adapt_kwargs,
+            client_kwargs=self.client_kwargs,
+        )
+
+    def _start(self) -> None:
+        self._shipments = Shipments()
+        if self.address is not None:
+            self._client = _connect(self.address, self.client_kwargs)
+        else:
+            cluster = self.cluster
+            if cluster is None:
+                cluster = self._own_cluster = _start_cluster(
+                    self.cluster_class, self.cluster_kwargs
+                )
+            try:
+                if self.adapt_kwargs:
+                    cluster.adapt(**self.adapt_kwargs)
+                self._client = distributed.Client(cluster, **self.client_kwargs)
+            except BaseException:
+                self._close_own_cluster(_ABANDON_TIMEOUT)
+                raise
+        _tune(self._client)
+        self._deliveries = Deliveries(
+            "flowc-dask-results", functools.partial(_gathered, self._client)
+        )
+
+    def _shutdown(self, abandon_running: bool) -> None:
+        """Stop delivering, cancel what is still on the cluster, close what this runner made.
+
+        Abandoning (Ctrl-C, or calls left behind by timeouts) kills the worker processes of
+        the runner's own cluster first: a worker busy in a task holds a graceful close for
+        seconds, and Dask would try again at interpreter exit.
+        """
+        client, self._client = self._client, None
+        deliveries, self._deliveries = self._deliveries, None
+        natives = self._shipments.natives()
+        self._shipments.clear()
+        timeout = _ABANDON_TIMEOUT if abandon_running else _CLOSE_TIMEOUT
+        try:
+            if deliveries is not None:
+                deliveries.stop()
+            if client is not None:
+                pending = [future for future in natives if not future.done()]
+                del natives
+                if pending:
+                    with contextlib.suppress(Exception):
+                        client.cancel(pending, force=True)
+                with contextlib.suppress(Exception):
+                    client.close(timeout=timeout)
+        finally:
+            self._close_own_cluster(timeout, kill_workers=abandon_running)
+            if deliveries is not None:
+                deliveries.join(_ABANDON_TIMEOUT)
+
+    def _close_own_cluster(self, timeout: float, kill_workers: bool = False) -> None:
+        cluster, self._own_cluster = self._own_cluster, None
+        if cluster is None:
+            return
+        if kill_workers:
+            _kill_worker_processes(cluster)
+        with contextlib.suppress(Exception):
+            cluster.close(timeout=timeout)
+
+    def _place(
+        self, run: TaskRun, call: Call, on_start: OnStart, on_done: OnDone
+    ) -> distributed.Future:
+        client, deliveries = self._client, self._deliveries
+        if client is None or deliveries is None:
+            raise RuntimeError("the Dask task runner is shutting down; the call was not sent")
+        payload = pickle_call(run, call)
+        upstreams = self._shipments.inputs_of(run)
+        on_start()
+        key = f"{run.task.name}-{run.id.hex}-{run.run_count}"
+        future = client.submit(run_shipped, payload, upstreams, key=key, pure=False)
+        self._shipments.placed(run, future)
+        deliveries.watch(future, functools.partial(self._settle, run, on_done))
+        return future
+
+    def _settle(self, run: TaskRun, on_done: OnDone, outcome: Outcome | BaseException) -> None:
+        on_done(outcome)
+        self._shipments.settled(run)
+
+    def resolve_inputs(self, run: TaskRun) -> dict[str, Any]:
+        return self._shipments.resolve_inputs(run)
+
+    def interrupt(self, handle: Any, exc: BaseException) -> None:
+        """Cancel the Dask task; the worker frees its slot at the deadline in any case."""
+        with contextlib.suppress(Exception):
+            handle.cancel()
+
+    def __repr__(self) -> str:
+        names = ("cluster", "address", "cluster_class", "cluster_kwargs", "adapt_kwargs")
+        given = {name: getattr(self, name) for name in (*names, "client_kwargs")}
+        shown = ", ".join(f"{name}={value!r}" for name, value in given.items() if value)
+        return f"DaskTaskRunner({shown})"
+
+
+def _check_arguments(
+    cluster: Any,
+    address: str | None,
+    cluster_class: Any,
+    cluster_kwargs: dict[str, Any] | None,
+    adapt_kwargs: dict[str, Any] | None,
+) -> None:
+    """Prefect's rules: one way to find the cluster, and nothing that contradicts it."""
+    described = {
+        "cluster": cluster is not None,
+        "cluster_class": cluster_class is not None,
+        "cluster_kwargs": bool(cluster_kwargs),
+        "adapt_kwargs": bool(adapt_kwargs),
+    }
+    if address is not None:
+        clash = [name for name, given in described.items() if given]
+        if clash:
+            raise ValueError(
+                f"DaskTaskRunner got address= and {', '.join(clash)}: address= connects to a "
+                "running scheduler, the others describe a cluster to use or start; give one"
+            )
+    if cluster is not None and (described["cluster_class"] or described["cluster_kwargs"]):
+        clash = [name for name in ("cluster_class", "cluster_kwargs") if described[name]]
+        raise ValueError(
+            f"DaskTaskRunner got cluster= and {', '.join(clash)}: cluster= is a cluster that "
+            f"already exists, {' and '.join(clash)} describe one to start; drop one side"
+        )
+
+
+def _start_cluster(cluster_class: Any, cluster_kwargs: dict[str, Any]) -> Any:
+    """Start the runner's own cluster: by default a loopback-only ``LocalCluster``."""
+    cls = cluster_class or distributed.LocalCluster
+    kwargs = dict(cluster_kwargs)
+    if isinstance(cls, type) and issubclass(cls, distributed.LocalCluster):
+        kwargs.setdefault("processes", True)
+        kwargs.setdefault("n_workers", os.cpu_count() or 1)
+        # Loopback only. Its HTTP server (the dashboard when bokeh is installed) always
+        # starts: give it a free port. In-process workers talk over inproc://, but their own
+        # HTTP servers would listen on every interface unless told otherwise.
+        kwargs.setdefault("dashboard_address", "127.0.0.1:0")
+        if kwargs["processes"]:
+            kwargs.setdefault("host", "127.0.0.1")
+        else:
+            kwargs.setdefault("worker_dashboard_address", "127.0.0.1:0")
+    with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}):
+        try:
+            return cls(**kwargs)
+        except Exception as exc:
+            hint = ""
+            if kwargs.get("processes", True):
+                hint = (
+                    "; if this script calls a flow at import time, call it under "
+                    "`if __name__ == '__main__':` (worker processes re-import the main module), "
+                    "or pass cluster_kwargs={'processes': False}"
+                )
+            name = getattr(cls, "__name__", repr(cls))
+            raise RuntimeError(f"could not start a Dask {name}: {exc}{hint}") from exc
+
+
+def _kill_worker_processes(cluster: Any) -> None:
+    """SIGKILL the worker processes of a local cluster (nannies told not to restart them)."""
+    kill = getattr(signal, "SIGKILL", signal.SIGTERM)
+    for nanny in list(getattr(cluster, "workers", {}).values()):
+        process = getattr(nanny, "process", None)  # in-process workers have none
+        pid = getattr(process, "pid", None)
+        if isinstance(pid, int):
+            with contextlib.suppress(Exception):
+                nanny.auto_restart = False
+                os.kill(pid, kill)
+
+
+def _connect(address: str, client_kwargs: dict[str, Any]) -> distributed.Client:
+    """A client of the scheduler at ``address``, or :class:`ClusterUnreachable` in time."""
+    kwargs = {"timeout": CONNECT_TIMEOUT, **client_kwargs}
+    timeout = float(parse_timedelta(kwargs["timeout"]) or CONNECT_TIMEOUT)
+    check_reachable(address, timeout, "Dask scheduler")
+    _handshake(address, timeout, kwargs.get("security"))
+    try:
+        return distributed.Client(address, **kwargs)
+    except (OSError, TimeoutError) as exc:
+        raise ClusterUnreachable(
+            f"cannot connect to the Dask scheduler at {address!r} within {timeout:g} s ({exc}): "
+            "check that it is running and that the address is right"
+        ) from None
+
+
+def _handshake(address: str, timeout: float, security: Any) -> None:
+    """Greet the scheduler once, on a helper thread, giving up after ``timeout``.
+
+    Dask's own handshake has no time limit: ``Client`` would wait forever on an address that
+    accepts connections and never answers (a wrong port, a stuck scheduler).
+    """
+    args = {}
+    if hasattr(security, "get_connection_args"):  # a ``distributed.security.Security``
+        args = security.get_connection_args("client")
+    failure: list[BaseException] = []
+
+    async def greet() -> None:
+        comm = await asyncio.wait_for(distributed.comm.connect(address, timeout, **args), timeout)
+        await comm.close()
+
+    def run() -> None:
+        try:
+            asyncio.run(greet())
+        except BaseException as exc:  # reported by the caller's thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, name="flowc-dask-handshake", daemon=True)
+    thread.start()
+    thread.join(timeout + 1)
+    if thread.is_alive() or failure:
+        reason = f"{type(failure[0]).__name__}: {failure[0]}" if failure else "no answer"
+        raise ClusterUnreachable(
+            f"the Dask scheduler at {address!r} did not answer within {timeout:g} s ({reason}): "
+            "check that the address is a running Dask scheduler's"
+        )
+
+
+def _tune(client: distributed.Client) -> None:
+    """Send this client's messages to the scheduler every 2 ms at most, not 10 ms.
+
+    The engine places a downstream call only once its upstream's outcome is back, so on a
+    chain every link waits for the client's next batch; Dask's workers batch at 2 ms.
+    """
+    comm = getattr(client, "scheduler_comm", None)
+    if comm is not None and isinstance(getattr(comm, "interval", None), (int, float)):
+        comm.interval = min(comm.interval, _SEND_INTERVAL)
+
+
+def _gathered(client: distributed.Client, futures: list[Any]) -> list[Outcome | BaseException]:
+    """The outcomes of done futures: every finished result of the batch in one ``gather``."""
+    finished = {future.key: future for future in futures if future.status == "finished"}
+    values: dict[Any, Any] = {}
+    if finished:
+        try:
+            values = client.gather(finished, errors="skip")
+        except Exception:  # one result that does not pickle spoils the batch: fetch each
+            values = {key: _result_or_error(future) for key, future in finished.items()}
+    return [_outcome_of(future, values.get(future.key)) for future in futures]
+
+
+def _result_or_error(future: distributed.Future) -> Any:
+    try:
+        return future.result()
+    except Exception as exc:
+        return exc
+
+
+def _outcome_of(future: distributed.Future, value: Any) -> Outcome | BaseException:
+    if isinstance(value, Outcome):
+        return value
+    if isinstance(value, (TypeError, pickle.PickleError)):
+        return unsendable_result(value)  # the run fails, as on the process runner
+    if isinstance(value, BaseException):
+        return value
+    if future.cancelled():
+        return RuntimeError(
+            "Dask cancelled the call (its scheduler restarted or closed, or another client "
+            "cancelled it)"
+        )
+    try:
+        error = future.exception()  # e.g. KilledWorker: the worker died running it
+    except Exception as exc:
+        error = exc
+    if error is None:
+        return RuntimeError(f"the result of Dask task {future.key!r} was lost")
+    return error if isinstance(error, BaseException) else RuntimeError(str(error))
