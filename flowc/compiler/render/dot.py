@@ -17,7 +17,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Sequence
 
-from flowc.compiler.render.view import collapse_runs, node_label, subflow_parents, subflow_title
+from flowc.compiler.render.view import collapse_all, node_label, subflow_parents, subflow_title
 from flowc.exceptions import FlowcError
 from flowc.plan import FlowPlan, Node
 
@@ -207,16 +207,7 @@ def to_dot(
     title: str | None = None,
 ) -> str:
     """DOT source of ``flows``: one flow drawn bare, several each in its own cluster."""
-    folded_notes: list[str] = []
-    drawn: list[FlowPlan] = []
-    for flow in flows:
-        collapsed, folded = collapse_runs(flow, max_runs)
-        drawn.append(collapsed)
-        if folded:
-            folded_notes.append(
-                f"{flow.name}: {len(folded)} call site(s) with more than {max_runs} runs "
-                f"drawn collapsed (--max-runs)"
-            )
+    drawn, folded_notes = collapse_all(flows, max_runs)
     if title is None:
         title = drawn[0].name if len(drawn) == 1 else ", ".join(f.name for f in drawn)
     label = "\n".join([title, *folded_notes])

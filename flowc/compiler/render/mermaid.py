@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from flowc.compiler.render.view import collapse_runs, node_label, subflow_parents
+from flowc.compiler.render.view import collapse_all, collapse_runs, node_label, subflow_parents
 from flowc.plan import FlowPlan, Node
 
 __all__ = ["MAX_EDGES", "MAX_NODES", "escape_label", "to_mermaid"]
@@ -145,16 +145,7 @@ def _write_flow(lines: list[str], flow: FlowPlan, ids: _Ids, scope: str, indent:
 
 def to_mermaid(flows: Sequence[FlowPlan], *, max_runs: int | None = 20) -> str:
     """Mermaid source of ``flows``: one flow bare, several each in a ``subgraph``."""
-    drawn: list[FlowPlan] = []
-    notes: list[str] = []
-    for flow in flows:
-        collapsed, folded = collapse_runs(flow, max_runs)
-        drawn.append(collapsed)
-        if folded:
-            notes.append(
-                f"{flow.name}: {len(folded)} call site(s) with more than {max_runs} runs "
-                "drawn collapsed (--max-runs)"
-            )
+    drawn, notes = collapse_all(flows, max_runs)
     drawn, cut_notes = _fit(drawn)
     notes += cut_notes
     lines = ["flowchart LR"]

@@ -8,10 +8,12 @@ Mermaid and the metrics. Passes are plan-in, plan-out: the input is never mutate
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 
 from flowc.plan import Edge, FlowPlan, Node
 
 __all__ = [
+    "collapse_all",
     "collapse_runs",
     "count_text",
     "node_label",
@@ -25,6 +27,23 @@ __all__ = [
 def site_of(node: Node) -> str:
     """The id of the call site a node belongs to (its own id when it is not an expanded run)."""
     return node.site if node.site is not None else node.id
+
+
+def collapse_all(
+    flows: Sequence[FlowPlan], max_runs: int | None
+) -> tuple[list[FlowPlan], list[str]]:
+    """Every flow with its large sites folded, and a note per flow that had some folded."""
+    drawn: list[FlowPlan] = []
+    notes: list[str] = []
+    for flow in flows:
+        collapsed, folded = collapse_runs(flow, max_runs)
+        drawn.append(collapsed)
+        if folded:
+            notes.append(
+                f"{flow.name}: {len(folded)} call site(s) with more than {max_runs} runs "
+                "drawn collapsed (--max-runs)"
+            )
+    return drawn, notes
 
 
 def collapse_runs(flow: FlowPlan, max_runs: int | None) -> tuple[FlowPlan, list[str]]:
