@@ -46,6 +46,7 @@ STATIC = [
 ]
 
 
+@pytest.mark.filterwarnings("ignore::flowc.runtime.flowrun.UnresolvedFuturesWarning")
 @pytest.mark.parametrize(("stem", "fn"), STATIC)
 def test_static_plan_matches_runtime(stem: str, fn: str) -> None:
     """The expanded plan has the runs and edges a real run records (by task name)."""
