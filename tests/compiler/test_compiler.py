@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import inspect
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
+from flowfiles import load_flow_file
 from regen import FIXTURES, fixtures, golden
 
 from flowc.compiler import CompileError, compile_file, compile_source
@@ -24,18 +23,7 @@ def test_golden_plans(path: Path, expand: bool) -> None:
 
 
 def _load(path: Path):
-    from flowc.runtime.prefect_alias import prefect_aliases
-
-    sys.path.insert(0, str(path.parent))
-    try:
-        with prefect_aliases():
-            spec = importlib.util.spec_from_file_location(f"fixture_{path.stem}", path)
-            assert spec is not None and spec.loader is not None
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(path.parent))
-    return module
+    return load_flow_file(path, "fixture")
 
 
 STATIC = [

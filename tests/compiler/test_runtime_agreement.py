@@ -9,17 +9,16 @@ subflow records included — must be the same.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import inspect
 import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
+from flowfiles import load_flow_file
 
 import flowc
 from flowc.compiler import compile_file
-from flowc.runtime.prefect_alias import prefect_aliases
 
 HERE = Path(__file__).parent / "agreement"
 CASES = [
@@ -55,17 +54,7 @@ CASES = [
 
 
 def _load(path: Path):
-    """Import a flow file as ``flowc run`` would: prefect aliased, its folder importable."""
-    sys.path.insert(0, str(path.parent))
-    try:
-        with prefect_aliases():
-            spec = importlib.util.spec_from_file_location(f"agreement_{path.stem}", path)
-            assert spec is not None and spec.loader is not None
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(path.parent))
-    return module
+    return load_flow_file(path, "agreement")
 
 
 def _run(flow_obj) -> object:
