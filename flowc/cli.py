@@ -10,9 +10,11 @@ never importing it; their work lives in :mod:`flowc.compiler.render.command`.
 ``lint``, ``rules`` and ``rule`` register from :mod:`flowc.lint.cli`.
 """
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Literal, NoReturn
 
 import typer
 from rich.console import Console
@@ -20,6 +22,7 @@ from rich.text import Text
 
 from flowc.runtime import display, loader
 from flowc.runtime.flowrun import FlowRun
+from flowc.runtime.report import RunCapture
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -103,14 +106,41 @@ def run(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No live view and no summary; errors only.")
     ] = False,
+    plan: Annotated[
+        str,
+        typer.Option(
+            "--plan",
+            metavar="auto|on|off|PLAN.json",
+            help="Run from the compiled plan: ordered, fused and batched, with a true-total "
+            "progress bar. auto: when the flow has no graph breaks (else run dynamically, "
+            "saying why); on: insist; off: never; or a plan written by `flowc compile`.",
+        ),
+    ] = "auto",
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="DIR",
+            help="Keep every completed task run's result in DIR (created 0700), "
+            "so a crashed run can be resumed with --resume DIR.",
+            show_default=False,
+        ),
+    ] = None,
+    resume: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="DIR",
+            help="Reuse the results checkpointed in DIR (state Cached) and run only the "
+            "rest; new results are added to DIR.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run a flow from FILE: live progress, a summary, the flow's state and result."""
     out, err = Console(), Console(stderr=True)
     try:
         request = loader.prepare_run(target, param or [], runner, workers, report, address)
-        outcome = loader.run_file(
-            request, lambda runs: display.watch(runs, out, err, live=not quiet)
-        )
+        request = _with_plan(request, plan, param or [], checkpoint, resume, err, quiet)
+        outcome = loader.run_file(request, _observer(request, out, err, quiet))
     except loader.FlowcUsageError as exc:
         _fail(err, str(exc), EXIT_USAGE)
     except loader.UserCodeError as exc:
@@ -119,6 +149,75 @@ def run(
     except loader.RunInterrupted as exc:
         _interrupted(err, exc.flow_run, report)
     _finish(out, err, outcome, report, strict, quiet)
+
+
+def _with_plan(
+    request: loader.RunRequest,
+    plan: str,
+    params: list[str],
+    checkpoint: Path | None,
+    resume: Path | None,
+    err: Console,
+    quiet: bool,
+) -> loader.RunRequest:
+    """The request with ``--plan``, ``--checkpoint`` and ``--resume`` decided."""
+    import dataclasses
+
+    from flowc import runplan
+
+    if checkpoint is not None and resume is not None and checkpoint != resume:
+        raise loader.FlowcUsageError(
+            f"--checkpoint {checkpoint} and --resume {resume}: give one directory "
+            "(--resume DIR also keeps checkpointing into DIR)"
+        )
+    try:
+        choice = runplan.choose_plan(
+            request.target.path, request.target.flow, plan, _compiler_params(params)
+        )
+    except runplan.PlanError as exc:
+        raise loader.FlowcUsageError(str(exc)) from None
+    if choice.note and not quiet:
+        err.print(Text(choice.note, style="yellow"), soft_wrap=True)
+    return dataclasses.replace(
+        request,
+        plan=choice.flow_plan,
+        checkpoint=resume if resume is not None else checkpoint,
+        resume=resume is not None,
+    )
+
+
+def _compiler_params(params: list[str]) -> dict[str, object]:
+    from flowc.compiler.render.command import CommandError, parse_params
+
+    try:
+        return parse_params(params)
+    except CommandError as exc:
+        raise loader.FlowcUsageError(str(exc)) from None
+
+
+def _observer(
+    request: loader.RunRequest, out: Console, err: Console, quiet: bool
+) -> loader.Observer:
+    """The live per-task view; in plan mode, progress bars against the plan's totals."""
+    flow_plan = request.plan
+    if flow_plan is None:
+        return lambda runs: display.watch(runs, out, err, live=not quiet)
+    from flowc.runtime.progress import plan_progress, totals_from_counts
+
+    totals = totals_from_counts((node.task, node.count or 0) for node in flow_plan.nodes)
+    mode: Literal["bar", "lines", "off"] = (
+        "off" if quiet else ("bar" if err.is_terminal else "lines")
+    )
+
+    @contextlib.contextmanager
+    def observe(runs: RunCapture) -> Iterator[None]:
+        with (
+            display.watch(runs, out, err, live=not quiet, view=False),
+            plan_progress(runs, totals, err, mode=mode),
+        ):
+            yield
+
+    return observe
 
 
 def _finish(
@@ -236,10 +335,21 @@ def graph(
         ),
     ] = 20,
     legend: Annotated[bool, typer.Option(help="Draw the legend (DOT, SVG, PNG).")] = True,
+    run_report: Annotated[
+        Path | None,
+        typer.Option(
+            "--run",
+            metavar="REPORT.json",
+            help="Colour each node by its runs' final states in this report "
+            "(flowc run --report); draws the report's flow.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Draw the task graph of FILE's flows (every flow, each in its own cluster, unless :FLOW)."""
     from flowc.compiler import render as renderers
     from flowc.compiler.render import command
+    from flowc.compiler.render.runs import overlay_for
 
     err = Console(stderr=True)
     try:
@@ -247,8 +357,12 @@ def graph(
         if output is None and chosen in renderers.BINARY_FORMATS:
             raise command.CommandError(f"{chosen.upper()} is binary: write it with -o out.{chosen}")
         compiled = command.compile_target(target, param or [], expand=expand)
-        data = renderers.render(compiled.selected_plan(), chosen, max_runs=max_runs, legend=legend)
+        runs = overlay_for(run_report, compiled) if run_report is not None else None
+        plan = runs.plan if runs is not None else compiled.selected_plan()  # --run: its flow
+        data = renderers.render(plan, chosen, max_runs=max_runs, legend=legend, runs=runs)
         _emit(data, output)
+        for note in runs.stderr_notes() if runs is not None else []:
+            err.print(Text(note, style="yellow"), soft_wrap=True)
     except command.CommandError as exc:
         _fail_lines(err, exc.lines)
     except (renderers.UnknownFormat, renderers.DotNotFound) as exc:

@@ -117,19 +117,25 @@ def _count(value: int) -> str:
 
 
 @contextlib.contextmanager
-def watch(runs: RunCapture, out: Console, err: Console, live: bool) -> Iterator[None]:
-    """Around a load and run: the live view (if ``live`` on a terminal), warnings, run logs."""
+def watch(
+    runs: RunCapture, out: Console, err: Console, live: bool, view: bool = True
+) -> Iterator[None]:
+    """Around a load and run: the live view (if ``live`` on a terminal), warnings, run logs.
+
+    ``view=False`` keeps the logs and warnings but leaves the terminal to another display
+    (plan mode's progress bars).
+    """
     with _run_logging(err, verbose=live), warnings_as_lines(err):
-        if not (live and out.is_terminal):
+        if not (live and view and out.is_terminal):
             yield
             return
-        view = Live(
+        display = Live(
             console=out,
             get_renderable=lambda: live_view(runs.started[-1] if runs.started else None),
             refresh_per_second=4,
             transient=True,
         )
-        with view:
+        with display:
             yield
 
 

@@ -38,6 +38,7 @@ from flowc.runtime.calls import Call, Outcome, RemoteTraceback
 from flowc.runtime.context import flow_run_var, task_run_var
 from flowc.runtime.futures import TaskRunFuture
 from flowc.runtime.inputs import Upstreams, collect_upstreams, resolve_inputs
+from flowc.runtime.nodeids import assign_node_id
 from flowc.runtime.states import State
 from flowc.runtime.taskrun import TaskRun
 from flowc.runtime.timers import call_later
@@ -104,6 +105,7 @@ def create_run(
         upstream.has_downstream = True
     if task.task_run_name is not None:
         run._name = task.render_run_name(parameters)
+    assign_node_id(run, flow_run)
     flow_run.add(run)
     return run
 
@@ -122,7 +124,7 @@ def submit_task(
     flow_run, parent = current_run_context(task, "submit")
     parameters = task.bind(args, kwargs)
     run = create_run(task, "submit", flow_run, parameters, wait_for, parent, caller_site(2))
-    schedule(run, flow_run.runner)
+    _schedule_or_defer(run, flow_run.runner, flow_run, parent)
     return TaskRunFuture(run)
 
 
@@ -138,8 +140,19 @@ def submit_parameters(
     """Submit already-bound ``parameters`` to ``runner`` (the runner-level API and ``.map``)."""
     flow_run, parent = current_run_context(task, "submit")
     run = create_run(task, kind, flow_run, parameters, wait_for, parent, site, dependencies)
-    schedule(run, runner)
+    _schedule_or_defer(run, runner, flow_run, parent)
     return TaskRunFuture(run)
+
+
+def _schedule_or_defer(
+    run: TaskRun, runner: TaskRunner, flow_run: FlowRun, parent: TaskRun | None
+) -> None:
+    """Plan mode holds what a flow body submits until it needs a result (see planexec)."""
+    deferred = flow_run.deferred
+    if deferred is not None and parent is None:
+        deferred.append((run, runner))
+    else:
+        schedule(run, runner)
 
 
 # --------------------------------------------------------------------------- dispatching
@@ -187,11 +200,15 @@ def _dispatch(run: TaskRun, runner: TaskRunner) -> None:
                 ),
             )
             return
+        if _resumed(run):
+            return
         resolved = runner.resolve_inputs(run)
         cache_key = _cache_key(run)
         if cache_key is not None:
             hit = run.flow_run.root.cache_lookup(cache_key) if run.flow_run else None
             if hit is not None:
+                if run.checkpoint_key is not None:
+                    _checkpoint(run, hit.value)
                 _finalize(run, states.Cached(data=hit.value, message="Cached result found."))
                 return
         _attempt(run, runner, resolved, cache_key)
@@ -208,6 +225,37 @@ def _first_blocking_upstream(run: TaskRun) -> TaskRun | None:
         if not upstream.state.is_completed() and id(upstream) not in allowed:
             return upstream
     return None
+
+
+def _resumed(run: TaskRun) -> bool:
+    """With ``--checkpoint``: key the run; with ``--resume``, finish it from a stored result."""
+    flow_run = run.flow_run
+    options = flow_run.root.plan if flow_run is not None else None
+    if options is None or options.checkpoint is None or run.kind == "subflow":
+        return False
+    from flowc.runtime.checkpoint import inputs_hash, task_source_hash
+
+    store = options.checkpoint
+    inputs = inputs_hash(run.parameters, lambda upstream: upstream.checkpoint_key)
+    if inputs is None or run.node is None:
+        return False
+    run.checkpoint_key = key = store.key(run.node, task_source_hash(run.task.fn), inputs)
+    if not options.resume:
+        return False
+    found, value = store.get(key)
+    if not found:
+        return False
+    _finalize(run, states.Cached(data=value, message=f"Resumed from checkpoint {store.directory}."))
+    return True
+
+
+def _checkpoint(run: TaskRun, value: Any) -> None:
+    """Store a completed run's result before anything downstream can depend on it."""
+    key = run.checkpoint_key
+    if key is not None and run.flow_run is not None and run.flow_run.root.plan is not None:
+        store = run.flow_run.root.plan.checkpoint
+        if store is not None and not store.put(key, value, task=run.task.name):
+            run.checkpoint_key = None  # downstream runs are then not checkpointed either
 
 
 def _cache_key(run: TaskRun) -> str | None:
@@ -312,6 +360,8 @@ class _Attempt:
                 run.flow_run.root.cache_store(
                     self.cache_key, outcome.value, run.task.cache_expiration
                 )
+            if run.checkpoint_key is not None:
+                _checkpoint(run, outcome.value)
             _finalize(run, states.Completed(data=outcome.value), outcome.end)
             return
         exc = outcome.value

@@ -72,6 +72,18 @@ class FlowRun:
             self.flow_runs: list[FlowRun] = []
             self._cache: dict[str, tuple[Any, float | None]] = {}
             self._cache_lock = threading.Lock()
+            #: runs per call site so far, for node ids (see flowc.runtime.nodeids).
+            self.node_counters: dict[str, Any] = {}
+            code = getattr(getattr(flow, "fn", None), "__code__", None)
+            self.source_file: str | None = code.co_filename if code is not None else None
+            from flowc.runtime.planexec import active_plan
+
+            #: how this run executes in plan mode (None: dynamically), for the whole tree.
+            self.plan = active_plan()
+        #: plan mode: runs the body submitted that wait for the next flush (see planexec).
+        self.deferred: list[tuple[TaskRun, TaskRunner]] | None = (
+            [] if self.root.plan is not None and self.root.plan.defer else None
+        )
         self.root.flow_runs.append(self)
         if parent is None:
             from flowc.runtime.report import notify_started
@@ -97,8 +109,16 @@ class FlowRun:
         with self._cache_lock:
             self._cache[key] = (value, expires)
 
+    def flush(self) -> None:
+        """Plan mode: dispatch what the body has submitted so far, as one optimised graph."""
+        from flowc.runtime.planexec import flush
+
+        flush(self)
+
     def wait_for_task_runs(self) -> None:
         """Wait for every task run of this flow run, including those created while waiting."""
+        if self.deferred:
+            self.flush()
         index = 0
         while index < len(self.runs):
             self.runs[index].wait()
@@ -194,7 +214,11 @@ def run_body(flow_run: FlowRun, call: Callable[[], Any]) -> State:
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as exc:
+        if flow_run.deferred:
+            flow_run.flush()  # what the body submitted runs, as it would have dynamically
         return _exception_state(exc)
+    if flow_run.deferred:
+        flow_run.flush()
     return final_state_of(value)[0]
 
 

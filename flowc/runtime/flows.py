@@ -229,7 +229,7 @@ class Flow(Generic[R]):
                 parameters,
                 None,
                 task_run_var.get(),
-                engine.caller_site(3),
+                engine.caller_site(2),
             )
             record.observed = True
             for upstream in engine._upstreams_of(record):

@@ -137,6 +137,7 @@ def wait(
         if not future._run.is_final():
             pending.append(future._run)
     if pending:
+        _flush_deferred(pending)
         _Countdown(len(pending)).wait_for(pending, timeout)
     done = {future for future in unique if future._run.is_final()}
     return DoneAndNotDoneFutures(done, unique - done)
@@ -178,6 +179,7 @@ def as_completed(
             yield future
         else:
             pending.append(future)
+    _flush_deferred([future._run for future in pending])
     for future in pending:
         future._run.add_done_callback(finished.put)
     deadline = None if timeout is None else time.monotonic() + timeout
@@ -188,6 +190,16 @@ def as_completed(
         except queue.Empty:
             raise TimeoutError(f"{left} (of {len(unique)}) futures unfinished") from None
         yield unique[id(run)]
+
+
+def _flush_deferred(runs: list[TaskRun]) -> None:
+    """Plan mode: waiting on runs the body has not dispatched yet dispatches them first."""
+    flushed: set[int] = set()
+    for run in runs:
+        flow_run = run.flow_run
+        if flow_run is not None and flow_run.deferred and id(flow_run) not in flushed:
+            flushed.add(id(flow_run))
+            flow_run.flush()
 
 
 def resolve_futures_to_states(value: Any) -> Any:

@@ -53,6 +53,7 @@ from flowc.runtime.report import RunCapture, build_report, capture
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
 
+    from flowc.plan import FlowPlan
     from flowc.runtime.flowrun import FlowRun
     from flowc.runtime.runners.base import TaskRunner
     from flowc.runtime.states import State
@@ -132,6 +133,11 @@ class RunRequest:
     params: dict[str, str] = field(default_factory=dict)
     runner: TaskRunner | None = None
     report: Path | None = None
+    #: plan mode: the compiled flow to run from (see flowc.runtime.planexec), else dynamic.
+    plan: FlowPlan | None = None
+    #: ``--checkpoint DIR`` / ``--resume DIR``: where completed results are kept.
+    checkpoint: Path | None = None
+    resume: bool = False
 
 
 def parse_target(text: str) -> Target:
@@ -573,7 +579,35 @@ def _load_and_run(request: RunRequest, runs: RunCapture) -> RunOutcome:
         if earlier and not request.params:
             return RunOutcome(found, earlier[-1], at_import=True)
         values = check_params(found.flow, request.params)
-        return RunOutcome(found, _call(found.flow, values, runs), at_import=False)
+        with _run_options(request, found.flow):
+            flow_run = _call(found.flow, values, runs)
+        return RunOutcome(found, flow_run, at_import=False)
+
+
+@contextlib.contextmanager
+def _run_options(request: RunRequest, flow: Flow[Any]) -> Iterator[None]:
+    """Plan mode and checkpoints, for the run ``flowc run`` starts (not runs at import)."""
+    from flowc.runtime.planexec import PlanOptions, plan_mode
+
+    flow_plan = request.plan
+    if flow_plan is not None and flow.name != flow_plan.name:
+        flow_plan = None  # the plan is of another flow of the file: run dynamically
+    store = None
+    if request.checkpoint is not None:
+        from flowc.runtime.checkpoint import CheckpointError, CheckpointStore
+
+        try:
+            store = CheckpointStore.open(request.checkpoint, flow.name, create=not request.resume)
+        except CheckpointError as exc:
+            raise FlowcUsageError(str(exc)) from None
+    if flow_plan is None and store is None:
+        yield
+        return
+    options = PlanOptions(
+        flow_plan=flow_plan, defer=flow_plan is not None, checkpoint=store, resume=request.resume
+    )
+    with plan_mode(options):
+        yield
 
 
 def _selected(loaded: LoadedModule, runs: RunCapture, name: str | None) -> FoundFlow:

@@ -87,6 +87,7 @@ def task_run_record(run: TaskRun, subflow_runs: dict[int, FlowRun] | None = None
         "id": str(run.id),
         "name": run.name,
         "task": run.task.name,
+        "node": run.node,
         "flow": run.flow_name,
         "flow_run": str(run.flow_run.id) if run.flow_run is not None else None,
         "kind": run.kind,

@@ -51,6 +51,8 @@ class TaskRun:
         "settled",
         "blocked_by",
         "_name",
+        "node",
+        "checkpoint_key",
         "__weakref__",
     )
 
@@ -92,6 +94,10 @@ class TaskRun:
         #: the upstream that kept this run from running (it is NotReady), if any.
         self.blocked_by: TaskRun | None = None
         self._name = name
+        #: the plan node id (``task@line#i``), see :mod:`flowc.runtime.nodeids`.
+        self.node: str | None = None
+        #: its key in the run's checkpoint store (``--checkpoint``), once dispatched.
+        self.checkpoint_key: str | None = None
 
     @property
     def id(self) -> uuid.UUID:
@@ -136,6 +142,9 @@ class TaskRun:
 
     def completion(self) -> concurrent.futures.Future[State]:
         """A future that is (or will be) set with the final state: for ``wait``-style APIs."""
+        flow_run = self.flow_run
+        if flow_run is not None and flow_run.deferred and not self._final:
+            flow_run.flush()
         with _completion_lock:
             future = self._future
             if future is None:
@@ -151,6 +160,9 @@ class TaskRun:
         """Block until final and return the final state; ``TimeoutError`` after ``timeout``."""
         if self._final:
             return self.state
+        flow_run = self.flow_run
+        if flow_run is not None and flow_run.deferred:
+            flow_run.flush()
         try:
             return self.completion().result(timeout)
         except concurrent.futures.TimeoutError:  # a distinct class on Python 3.10

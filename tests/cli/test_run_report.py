@@ -12,6 +12,7 @@ TASK_RUN_FIELDS = {
     "id",
     "name",
     "task",
+    "node",
     "flow",
     "flow_run",
     "kind",

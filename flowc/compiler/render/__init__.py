@@ -8,12 +8,15 @@ raise :class:`DotNotFound` and every other format still works. Nothing here runs
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 
 from flowc.compiler.render.dot import DOT_MISSING, DotNotFound, pipe, to_dot
 from flowc.compiler.render.mermaid import to_mermaid
 from flowc.exceptions import FlowcError
 from flowc.plan import FlowPlan, Plan
+
+if TYPE_CHECKING:
+    from flowc.compiler.render.runs import RunOverlay
 
 __all__ = [
     "BINARY_FORMATS",
@@ -77,22 +80,25 @@ def render(
     max_runs: int | None = 20,
     legend: bool = True,
     rankdir: str | None = None,
+    runs: RunOverlay | None = None,
 ) -> str | bytes:
     """``target`` drawn as ``fmt``: text for dot, mermaid, json and svg; bytes for png.
 
     Several flows are drawn side by side, each in its own cluster (DOT) or subgraph (Mermaid).
     An expanded call site of more than ``max_runs`` runs is drawn as one node with its count.
+    ``runs`` (:func:`flowc.compiler.render.runs.overlay_for`) colours nodes by final state;
+    as JSON it wraps the unchanged plan next to a ``run`` object instead.
     """
     plan, flows = _flows(target)
     if fmt == "json":
-        return plan.to_json() + "\n"
+        return plan.to_json() + "\n" if runs is None else runs.document()
     if fmt not in FORMATS:
         raise UnknownFormat(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")
     if not flows:
         raise ValueError("the plan has no flow to draw")
     if fmt == "mermaid":
-        return to_mermaid(flows, max_runs=max_runs)
-    source = to_dot(flows, max_runs=max_runs, legend=legend, rankdir=rankdir)
+        return to_mermaid(flows, max_runs=max_runs, runs=runs)
+    source = to_dot(flows, max_runs=max_runs, legend=legend, rankdir=rankdir, runs=runs)
     if fmt == "dot":
         return source
     data = pipe(source, fmt)

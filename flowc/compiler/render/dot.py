@@ -9,17 +9,23 @@ What the drawing means (the legend repeats it): a box is a ``.submit``, a stacke
 double octagon a subflow call; dashed outlines are dynamic (the reason is the tooltip), orange
 ones conditional; a future edge is solid, ``wait_for`` dotted, a value passed on dashed grey;
 a red octagon is a graph break. Subflows' own nodes sit in a cluster per subflow, and with
-several flows each flow is a cluster of its own.
+several flows each flow is a cluster of its own. With a run laid over (``flowc graph --run``,
+:mod:`flowc.compiler.render.runs`) the fill and outline are the node's final state instead of
+its kind, and the legend lists the state colours.
 """
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from flowc.compiler.render.view import collapse_all, node_label, subflow_parents, subflow_title
 from flowc.exceptions import FlowcError
 from flowc.plan import FlowPlan, Node
+
+if TYPE_CHECKING:
+    from flowc.compiler.render.runs import RunOverlay
 
 __all__ = ["DOT_MISSING", "DotNotFound", "pipe", "quote", "to_dot"]
 
@@ -52,7 +58,7 @@ def _attrs(**attrs: str | None) -> str:
     return " ".join(f"{key}={quote(value)}" for key, value in attrs.items() if value is not None)
 
 
-def _node_stmt(name: str, node: Node) -> str:
+def _node_stmt(name: str, node: Node, runs: RunOverlay | None = None) -> str:
     styles = ["rounded"] if node.kind == "call" else []
     if node.dynamic:
         styles.append("dashed")
@@ -64,12 +70,20 @@ def _node_stmt(name: str, node: Node) -> str:
     if node.conditional:
         tooltip += "\nconditional: runs only if a branch allows"
     fill = {"submit": "#eef4ff", "map": "#e8f5e9", "call": "#f5f5f5"}.get(node.kind)
+    label, color = node_label(node), CONDITIONAL if node.conditional else None
+    if runs is not None:  # the run's state replaces the kind's fill; the shape still tells kind
+        look = runs.look(node)
+        styles = [s for s in styles if s != "filled"] + ["filled"]
+        if look.dashed and "dashed" not in styles:
+            styles.append("dashed")
+        fill, color, tooltip = look.fill, look.stroke, f"{tooltip}\n{look.tooltip}"
+        label += f"\n{look.counts}" if look.counts else ""
     attrs = _attrs(
-        label=node_label(node),
+        label=label,
         shape=SHAPES[node.kind],
         style=",".join(styles) or None,
         fillcolor=fill,
-        color=CONDITIONAL if node.conditional else None,
+        color=color,
         fontcolor=CONDITIONAL if node.conditional else None,
         tooltip=tooltip,
     )
@@ -97,7 +111,7 @@ def _cluster_id(prefix: str, name: str) -> str:
     return f"cluster_{prefix}{name}"
 
 
-def _write_flow(out: _Writer, flow: FlowPlan, prefix: str) -> None:
+def _write_flow(out: _Writer, flow: FlowPlan, prefix: str, runs: RunOverlay | None = None) -> None:
     """Nodes, subflow clusters, breaks and edges of one flow; DOT names are ``prefix + id``."""
     parents = subflow_parents(flow)
     children: dict[str, list[str]] = {}
@@ -109,7 +123,7 @@ def _write_flow(out: _Writer, flow: FlowPlan, prefix: str) -> None:
 
     def write_members(name: str) -> None:
         for node in by_flow.get(name, []):
-            out.add(_node_stmt(prefix + node.id, node))
+            out.add(_node_stmt(prefix + node.id, node, runs))
         for child in children.get(name, []):
             out.open(f"subgraph {quote(_cluster_id(prefix, child))}")
             attrs = _attrs(label=f"subflow {child}", style="rounded,dashed", color="#7c3aed")
@@ -152,14 +166,41 @@ def _write_flow(out: _Writer, flow: FlowPlan, prefix: str) -> None:
         out.add(f"{quote(prefix + edge.source)} -> {quote(prefix + edge.target)} [{attrs}]")
 
 
-def _legend(out: _Writer) -> None:
+def _state_legend(out: _Writer) -> None:
+    """One sample per run state class, chained in a column so the legend stays compact."""
+    from flowc.compiler.render.runs import STYLES
+
+    names = []
+    for state, style in STYLES.items():
+        name = quote(f"legend:state:{state}")
+        dashed = ",dashed" if state == "notrun" else ""
+        attrs = _attrs(
+            shape="box",
+            style=f"filled{dashed}",
+            fillcolor=style.fill,
+            color=style.stroke,
+            label=style.legend,
+        )
+        out.add(f"{name} [{attrs}]")
+        names.append(name)
+    for first, second in zip(names[::2], names[1::2], strict=False):
+        out.add(f"{first} -> {second} [style=invis]")
+
+
+def _legend(out: _Writer, runs: bool = False) -> None:
     out.open("subgraph cluster_legend")
     out.add(f"graph [{_attrs(label='legend', style='rounded', color='#bbbbbb', fontsize='10')}]")
     out.add('node [fontsize="8" height="0.25" margin="0.05,0.02"]')
-    samples = [
+    # with a run, fills are states (listed below), so kinds are told by shape alone
+    kinds = [
         ("submit", 'shape=box style=filled fillcolor="#eef4ff"', "task.submit"),
         ("map", 'shape=box3d style=filled fillcolor="#e8f5e9"', "task.map ×N / fan-out"),
         ("call", 'shape=ellipse style="rounded,filled" fillcolor="#f5f5f5"', "direct call"),
+    ]
+    if runs:
+        kinds = [(key, attrs.split(" style=")[0], label) for key, attrs, label in kinds]
+    samples = [
+        *kinds,
         ("subflow", "shape=doubleoctagon", "subflow call"),
         ("dynamic", "shape=box style=dashed", "dynamic (×? / reason in tooltip)"),
         ("conditional", f"shape=box color={quote(CONDITIONAL)}", "conditional (if)"),
@@ -178,6 +219,8 @@ def _legend(out: _Writer) -> None:
         out.add(f'{a} [shape=point width="0.05"] {b} [shape=point width="0.05"]')
         style = _attrs(style=EDGE_STYLES[kind], color=EDGE_COLORS[kind], label=text)
         out.add(f"{a} -> {b} [{style}]")
+    if runs:
+        _state_legend(out)
     out.close()
 
 
@@ -205,12 +248,21 @@ def to_dot(
     legend: bool = True,
     rankdir: str | None = None,
     title: str | None = None,
+    runs: RunOverlay | None = None,
 ) -> str:
-    """DOT source of ``flows``: one flow drawn bare, several each in its own cluster."""
+    """DOT source of ``flows``: one flow drawn bare, several each in its own cluster.
+
+    ``runs`` colours the nodes of the flow it was built for by their runs' final states.
+    """
     drawn, folded_notes = collapse_all(flows, max_runs)
     if title is None:
         title = drawn[0].name if len(drawn) == 1 else ", ".join(f.name for f in drawn)
-    label = "\n".join([title, *folded_notes])
+    run_notes = runs.notes() if runs is not None else []
+    label = "\n".join([title, *run_notes, *folded_notes])
+
+    def runs_for(flow: FlowPlan) -> RunOverlay | None:
+        return runs if runs is not None and runs.flow == flow.name else None
+
     out = _Writer()
     out.add(
         f"graph [{_attrs(rankdir=rankdir or _rankdir(drawn), label=label, labelloc='t')} "
@@ -219,15 +271,15 @@ def to_dot(
     out.add('node [fontname="Helvetica" fontsize="11"]')
     out.add('edge [fontname="Helvetica" fontsize="9"]')
     if len(drawn) == 1:
-        _write_flow(out, drawn[0], "")
+        _write_flow(out, drawn[0], "", runs_for(drawn[0]))
     else:
         for flow in drawn:
             out.open(f"subgraph {quote(_cluster_id('flow:', flow.name))}")
             out.add(f"graph [{_attrs(label=f'flow {flow.name}', style='rounded')}]")
-            _write_flow(out, flow, f"{flow.name}/")
+            _write_flow(out, flow, f"{flow.name}/", runs_for(flow))
             out.close()
     if legend:
-        _legend(out)
+        _legend(out, runs is not None)
     return "digraph flowc {\n" + "\n".join(out.lines) + "\n}\n"
 
 

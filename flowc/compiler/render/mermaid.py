@@ -6,16 +6,22 @@ entity codes for ``# " < > &``. Shapes follow the DOT renderer: ``[...]`` a subm
 graph break; ``-->`` a future, ``-.->`` a ``wait_for``, ``==>`` a value. Mermaid renders
 slowly past a few hundred nodes and refuses long texts, so the drawing is capped
 (:data:`MAX_NODES`, :data:`MAX_EDGES`): every expanded site is folded first, then whatever is
-still over the cap is left out, with a ``%%`` note and a note node saying so.
+still over the cap is left out, with a ``%%`` note and a note node saying so. With a run laid
+over (``flowc graph --run``) each node also gets a ``run_<state>`` class, and a small
+``run states`` subgraph shows what the classes look like.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from flowc.compiler.render.view import collapse_all, collapse_runs, node_label, subflow_parents
 from flowc.plan import FlowPlan, Node
+
+if TYPE_CHECKING:
+    from flowc.compiler.render.runs import RunOverlay
 
 __all__ = ["MAX_EDGES", "MAX_NODES", "escape_label", "to_mermaid"]
 
@@ -97,12 +103,44 @@ def _fit(flows: list[FlowPlan]) -> tuple[list[FlowPlan], list[str]]:
     return flows, notes
 
 
-def _node_line(mid: str, node: Node) -> str:
+def _node_line(mid: str, node: Node, counts: str | None = None) -> str:
     left, right = SHAPES[node.kind]
-    return f"{mid}{left}{escape_label(node_label(node, ' · '))}{right}"
+    label = node_label(node, " · ") + (f" · {counts}" if counts else "")
+    return f"{mid}{left}{escape_label(label)}{right}"
 
 
-def _write_flow(lines: list[str], flow: FlowPlan, ids: _Ids, scope: str, indent: str) -> None:
+def _run_classes() -> list[str]:
+    """A ``classDef run_<state>`` per run state, after the others so its colours win."""
+    from flowc.compiler.render.runs import NOT_RUN, STYLES
+
+    dashed = ",stroke-dasharray: 5 5"
+    return [
+        f"classDef run_{state} fill:{style.fill},stroke:{style.stroke}"
+        + (dashed if state == NOT_RUN else "")
+        for state, style in STYLES.items()
+    ]
+
+
+def _run_legend(lines: list[str]) -> None:
+    """The state colours, as sample nodes: Mermaid has no legend of its own."""
+    from flowc.compiler.render.runs import STYLES
+
+    lines.append('  subgraph run_legend ["run states"]')
+    lines += [
+        f'    run_legend_{state}["{escape_label(style.legend)}"]' for state, style in STYLES.items()
+    ]
+    lines.append("  end")
+    lines += [f"  class run_legend_{state} run_{state}" for state in STYLES]
+
+
+def _write_flow(
+    lines: list[str],
+    flow: FlowPlan,
+    ids: _Ids,
+    scope: str,
+    indent: str,
+    runs: RunOverlay | None = None,
+) -> None:
     parents = subflow_parents(flow)
     children: dict[str, list[str]] = {}
     for child, parent in sorted(parents.items()):
@@ -111,11 +149,15 @@ def _write_flow(lines: list[str], flow: FlowPlan, ids: _Ids, scope: str, indent:
     for node in flow.nodes:
         by_flow.setdefault(node.flow if node.flow in parents else flow.name, []).append(node)
     dynamic, conditional = [], []
+    states: dict[str, list[str]] = {}
 
     def members(name: str, pad: str) -> None:
         for node in by_flow.get(name, []):
             mid = ids(scope + node.id)
-            lines.append(pad + _node_line(mid, node))
+            look = runs.look(node) if runs is not None else None
+            lines.append(pad + _node_line(mid, node, look.counts if look else None))
+            if look is not None:
+                states.setdefault(look.state, []).append(mid)
             if node.dynamic:
                 dynamic.append(mid)
             if node.conditional:
@@ -141,26 +183,41 @@ def _write_flow(lines: list[str], flow: FlowPlan, ids: _Ids, scope: str, indent:
             lines.append(f"{indent}class {','.join(members_)} {cls}")
     if breaks:
         lines.append(f"{indent}class {','.join(breaks)} graphbreak")
+    for state, mids in states.items():
+        lines.append(f"{indent}class {','.join(mids)} run_{state}")
 
 
-def to_mermaid(flows: Sequence[FlowPlan], *, max_runs: int | None = 20) -> str:
-    """Mermaid source of ``flows``: one flow bare, several each in a ``subgraph``."""
+def to_mermaid(
+    flows: Sequence[FlowPlan], *, max_runs: int | None = 20, runs: RunOverlay | None = None
+) -> str:
+    """Mermaid source of ``flows``: one flow bare, several each in a ``subgraph``.
+
+    ``runs`` colours the nodes of the flow it was built for by their runs' final states.
+    """
     drawn, notes = collapse_all(flows, max_runs)
     drawn, cut_notes = _fit(drawn)
-    notes += cut_notes
+    notes = (runs.notes() if runs is not None else []) + notes + cut_notes
+
+    def runs_for(flow: FlowPlan) -> RunOverlay | None:
+        return runs if runs is not None and runs.flow == flow.name else None
+
     lines = ["flowchart LR"]
     lines += [f"  %% {note}" for note in notes]
     ids = _Ids()
     if len(drawn) == 1:
-        _write_flow(lines, drawn[0], ids, "", "  ")
+        _write_flow(lines, drawn[0], ids, "", "  ", runs_for(drawn[0]))
     else:
         for flow in drawn:
             fid = ids("flow:" + flow.name, "flow_")
             lines.append(f'  subgraph {fid} ["{escape_label("flow " + flow.name)}"]')
-            _write_flow(lines, flow, ids, flow.name + "/", "    ")
+            _write_flow(lines, flow, ids, flow.name + "/", "    ", runs_for(flow))
             lines.append("  end")
     if notes:
         lines.append(f'  flowc_note["{escape_label("; ".join(notes))}"]')
         lines.append("  class flowc_note note")
+    if runs is not None:
+        _run_legend(lines)
     lines += ["  " + line for line in CLASSES]
+    if runs is not None:
+        lines += ["  " + line for line in _run_classes()]
     return "\n".join(lines) + "\n"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import abc
 import concurrent.futures
+import os
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -53,6 +54,9 @@ class TaskRunner(abc.ABC):
     #: True when calls run in this process, so they can see the flow run's context and a
     #: stuck thread can be interrupted; False for process, Dask and Ray workers.
     in_process: bool = True
+    #: True when one call may carry many task calls (fused chains, batches; see planexec):
+    #: worth it only where a call costs far more than running a trivial function.
+    supports_groups: bool = False
 
     def __init__(self) -> None:
         self._started = False
@@ -109,6 +113,11 @@ class TaskRunner(abc.ABC):
         """Try to stop a placed call that outlived its timeout. Best effort by default."""
         if isinstance(handle, concurrent.futures.Future):
             handle.cancel()
+
+    @property
+    def worker_count(self) -> int:
+        """How many calls run at once here, for sizing batches."""
+        return os.cpu_count() or 1
 
     @property
     def started(self) -> bool:

@@ -30,6 +30,7 @@ class ProcessPoolTaskRunner(TaskRunner):
     """Task calls in up to ``max_workers`` processes (default: the number of CPUs)."""
 
     in_process = False
+    supports_groups = True
 
     def __init__(self, max_workers: int | None = None) -> None:
         super().__init__()
@@ -37,6 +38,10 @@ class ProcessPoolTaskRunner(TaskRunner):
             raise ValueError(f"max_workers must be at least 1, got {max_workers}")
         self.max_workers = max_workers
         self._pool: WorkerPool | None = None
+
+    @property
+    def worker_count(self) -> int:
+        return self.max_workers or os.cpu_count() or 1
 
     def duplicate(self) -> ProcessPoolTaskRunner:
         return type(self)(max_workers=self.max_workers)

@@ -1,0 +1,139 @@
+"""Whether ``flowc run`` executes a flow from its plan, and which plan: the ``--plan`` option.
+
+This module is the one place where the two halves meet for a run: it asks the compiler for
+the file's plan (read with libcst, never imported) or reads a plan JSON written earlier by
+``flowc compile``, and hands the runtime nothing but the :class:`~flowc.plan.FlowPlan`.
+
+``--plan auto`` (the default) runs from the plan when the flow has no graph breaks and every
+call site's count is known, and otherwise runs dynamically, saying why in one line.
+``--plan on`` insists (a break is an error), ``--plan off`` never compiles, and
+``--plan PLAN.json`` runs from a compiled plan — refused when it does not validate or was
+compiled from another version of the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from flowc.plan import FlowPlan, Plan
+
+__all__ = ["PlanChoice", "PlanError", "choose_plan", "plan_blocker", "read_plan"]
+
+MODES = ("auto", "on", "off")
+_MAX_ERRORS_SHOWN = 10
+
+
+class PlanError(Exception):
+    """A ``--plan`` that cannot be honoured; the message is for the user, as is."""
+
+
+@dataclass(frozen=True)
+class PlanChoice:
+    """The plan to run from (None: run dynamically) and, if so, why not, in one line."""
+
+    flow_plan: FlowPlan | None
+    note: str | None = None
+
+
+def choose_plan(
+    path: Path, flow: str | None, option: str, params: dict[str, Any] | None = None
+) -> PlanChoice:
+    """Decide for ``flowc run PATH[:FLOW] --plan OPTION`` (see the module docstring)."""
+    if option == "off":
+        return PlanChoice(None)
+    if option not in MODES:
+        plan = read_plan(Path(option), path)
+        return _insist(_select(plan, flow, option), option)
+    # Under auto, a file that does not compile or a flow the plan cannot name runs
+    # dynamically without a note: loading it then reports the syntax error or lists the flows.
+    try:
+        plan = _compile(path, params)
+    except Exception as exc:  # the compiler's own message: a syntax error, an unreadable file
+        if option == "on":
+            raise PlanError(str(exc)) from None
+        return PlanChoice(None)
+    try:
+        flow_plan = _select(plan, flow, str(path))
+    except PlanError:
+        if option == "on":
+            raise
+        return PlanChoice(None)
+    if option == "on":
+        return _insist(flow_plan, str(path))
+    blocker = plan_blocker(flow_plan)
+    if blocker is not None:
+        return PlanChoice(None, f"running dynamically: {blocker}")
+    return PlanChoice(flow_plan)
+
+
+def plan_blocker(flow_plan: FlowPlan) -> str | None:
+    """Why this flow cannot run from its plan with a true total, or None."""
+    for brk in flow_plan.breaks:
+        return f"{flow_plan.file}:{brk.line}:{brk.col}: graph break: {brk.reason}"
+    for node in flow_plan.nodes:
+        if node.dynamic is not None:
+            return f"{flow_plan.file}:{node.line}: {node.id}: {node.dynamic}"
+    return None
+
+
+def _insist(flow_plan: FlowPlan, origin: str) -> PlanChoice:
+    """``--plan on`` or a plan file: a graph break is an error; unknown counts are not."""
+    if flow_plan.breaks:
+        brk = flow_plan.breaks[0]
+        more = f" (and {len(flow_plan.breaks) - 1} more)" if len(flow_plan.breaks) > 1 else ""
+        raise PlanError(
+            f"{flow_plan.file}:{brk.line}:{brk.col}: cannot run flow {flow_plan.name!r} from "
+            f"its plan: graph break: {brk.reason}{more}; run it with --plan off"
+        )
+    return PlanChoice(flow_plan)
+
+
+def _compile(path: Path, params: dict[str, Any] | None) -> Plan:
+    from flowc.compiler import compile_file
+
+    return compile_file(path, expand=True, parameters=params or None).plan
+
+
+def _select(plan: Plan, flow: str | None, origin: str) -> FlowPlan:
+    try:
+        return plan.flow(flow)
+    except KeyError as exc:
+        raise PlanError(f"{origin}: {exc.args[0]}") from None
+
+
+def read_plan(plan_path: Path, source_path: Path) -> Plan:
+    """A plan JSON, validated and checked against the file it was compiled from."""
+    try:
+        text = plan_path.read_bytes()
+    except OSError as exc:
+        raise PlanError(f"{plan_path}: cannot read the plan: {exc.strerror or exc}") from None
+    try:
+        plan = Plan.from_json(text)
+    except ValidationError as exc:
+        raise PlanError(_validation_lines(plan_path, exc)) from None
+    try:
+        source = source_path.read_bytes()
+    except OSError as exc:
+        raise PlanError(f"{source_path}: cannot read the file: {exc.strerror or exc}") from None
+    if plan.source_sha256 is not None and plan.source_sha256 != hashlib.sha256(source).hexdigest():
+        raise PlanError(
+            f"{plan_path}: compiled from a different version of {source_path}; recompile it: "
+            f"flowc compile {source_path} -o {plan_path}"
+        )
+    return plan
+
+
+def _validation_lines(plan_path: Path, exc: ValidationError) -> str:
+    errors = exc.errors()
+    lines = [f"{plan_path}: not a valid flowc plan ({len(errors)} problem(s)):"]
+    for error in errors[:_MAX_ERRORS_SHOWN]:
+        where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        lines.append(f"  {where}: {error['msg']}")
+    if len(errors) > _MAX_ERRORS_SHOWN:
+        lines.append(f"  ... and {len(errors) - _MAX_ERRORS_SHOWN} more")
+    return "\n".join(lines)

@@ -1,0 +1,120 @@
+"""Plan mode records exactly what dynamic execution records, run for run.
+
+Every flow of the compiler's agreement corpus (Prefect-style flows with static fan-out) and the
+seed examples that compile without graph breaks run twice through ``flowc run``'s own loader:
+dynamically and from their compiled plan — on threads and on processes, where chains are fused
+and maps batched. Per node id, the task, kind, final state, attempt count, result and upstream
+node ids must be the same; and the node ids must be the ids the compiler gives the runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flowc.compiler import compile_file
+from flowc.runplan import plan_blocker
+from flowc.runtime import loader
+from flowc.runtime.taskrun import TaskRun
+
+ROOT = Path(__file__).parent
+AGREEMENT = ROOT / "compiler" / "agreement"
+CASES = [
+    "etl:etl",
+    "fan:fan",
+    "nested:parent",
+    "etl_records:etl_records",
+    "map_range:map_range",
+    "unmapped_config:unmapped_config",
+    "quoted:quoted",
+    "wait_for_forms:wait_for_forms",
+    "containers:containers",
+    "loop_append:loop_append",
+    "zip_enumerate:zip_enumerate",
+    "chain:chain",
+    "fstrings:fstrings",
+    "map_results:map_results",
+    "branches:branches",
+    "helper_funcs:helper_funcs",
+    "nested_subflows:outer_pipeline",
+    "subflow_states:subflow_states",
+    "task_in_task:task_in_task",
+    "async_gather:async_gather",
+    "with_options_retries:with_options_retries",
+    "sibling:sibling",
+    "small_values:small_values",
+    "kwargs_helpers:kwargs_helpers",
+    "unpacking:unpacking",
+    "runtime_wait_for_single:runtime_wait_for_single",
+    "runtime_param_keys:runtime_param_keys",
+]
+
+
+def _flow_plan(path: Path, flow: str):
+    return compile_file(path, flow=flow, expand=True).flow(flow)
+
+
+def _run(target: str, runner: str | None, plan: Any) -> list[TaskRun]:
+    request = loader.prepare_run(target, [], runner, "2" if runner else None)
+    request = dataclasses.replace(request, plan=plan)
+    return list(loader.run_file(request).flow_run.records)
+
+
+def _outcome(run: TaskRun) -> str:
+    state = run.state
+    if state.is_completed():
+        return repr(state.data)
+    return state.name
+
+
+def _signature(records: list[TaskRun]) -> dict[str, tuple[Any, ...]]:
+    signature: dict[str, tuple[Any, ...]] = {}
+    for run in records:
+        assert run.node is not None and run.node not in signature, run.node
+        signature[run.node] = (
+            run.task.name,
+            run.kind,
+            run.state.name,
+            run.run_count,
+            _outcome(run),
+            sorted(str(up.node) for up in run.upstreams.edges()),
+            sorted(str(up.node) for up in run.wait_for),
+        )
+    return signature
+
+
+def _without_columns(node_id: str) -> str:
+    """``use@37:13#0`` -> ``use@37``: the runtime numbers one line's call sites together."""
+    return re.sub(r"(@\d+):\d+", r"\1", node_id.rpartition("#")[0])
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_node_ids_are_the_compilers(case: str) -> None:
+    stem, flow = case.split(":")
+    path = AGREEMENT / f"{stem}.py"
+    plan = _flow_plan(path, flow)
+    records = _run(f"{path}:{flow}", None, None)
+    compiled = [node.id for node in plan.nodes]
+    recorded = [str(run.node) for run in records]
+    if not any(re.search(r"@\d+:\d+", node_id) for node_id in compiled):
+        assert sorted(recorded) == sorted(compiled)
+    else:  # two call sites of one task on one line: same sites, same number of runs
+        assert Counter(map(_without_columns, recorded)) == Counter(map(_without_columns, compiled))
+
+
+@pytest.mark.parametrize("runner", ["threads", "processes"])
+@pytest.mark.parametrize("case", CASES)
+def test_plan_mode_records_what_dynamic_execution_records(case: str, runner: str) -> None:
+    stem, flow = case.split(":")
+    path = AGREEMENT / f"{stem}.py"
+    plan = _flow_plan(path, flow)
+    assert plan_blocker(plan) is None
+    target = f"{path}:{flow}"
+    dynamic = _signature(_run(target, runner, None))
+    planned = _signature(_run(target, runner, plan))
+    assert planned == dynamic
