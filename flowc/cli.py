@@ -405,6 +405,14 @@ def explain(
         str,
         typer.Option("--format", "-f", metavar="text|json", help="text (default) or json."),
     ] = "text",
+    optimized: Annotated[
+        bool,
+        typer.Option(
+            "--optimized",
+            help="Show what plan mode's optimizer passes do with the task runs "
+            "(priority, fusion, batching); implies --expand.",
+        ),
+    ] = False,
 ) -> None:
     """Size up FILE's flows: call sites, edges, task runs, width, depth, critical path, breaks."""
     from flowc.compiler.explain import explain as explain_plan
@@ -413,6 +421,9 @@ def explain(
     out, err = Console(), Console(stderr=True)
     if fmt not in ("text", "json"):
         _fail(err, f"--format {fmt!r}: expected text or json", EXIT_USAGE)
+    if optimized:
+        _explain_optimized(target, param or [], fmt, out, err)
+        return
     try:
         compiled = command.compile_target(target, param or [], expand=expand)
         explanation = explain_plan(compiled.selected_plan())
@@ -425,6 +436,47 @@ def explain(
         return
     for flow in explanation.flows:
         out.print(_explanation_table(flow), soft_wrap=True)
+
+
+def _explain_optimized(
+    target: str, params: list[str], fmt: str, out: Console, err: Console
+) -> None:
+    import json
+
+    from flowc.compiler.optimized import explain_optimized
+    from flowc.compiler.render import command
+
+    try:
+        compiled = command.compile_target(target, params, expand=True)
+        results = [explain_optimized(flow) for flow in compiled.selected_plan().flows]
+    except command.CommandError as exc:
+        _fail_lines(err, exc.lines)
+    except ValueError as exc:  # a plan that is not a DAG
+        _fail(err, f"{target}: {exc}", EXIT_USAGE)
+    if fmt == "json":
+        sys.stdout.write(json.dumps([r.model_dump() for r in results], indent=2) + "\n")
+        return
+    for result in results:
+        out.print(
+            Text(
+                f"flow {result.name}: {result.task_runs} task runs -> {result.calls} calls "
+                "on a process runner",
+                style="bold",
+            ),
+            soft_wrap=True,
+        )
+        for applied in result.passes:
+            out.print(
+                Text(f"  {applied.name:<9}{applied.result}  ({applied.does})"), soft_wrap=True
+            )
+        out.print(Text(f"  critical path first: {', '.join(result.critical_path)}"), soft_wrap=True)
+        for chain in result.chains:
+            shown = " -> ".join(chain if len(chain) <= 6 else [*chain[:3], "...", *chain[-2:]])
+            out.print(Text(f"  fused ({len(chain)}): {shown}"), soft_wrap=True)
+        for site, count in result.batches.items():
+            out.print(Text(f"  batched: {site} in {count} calls"), soft_wrap=True)
+        if result.note:
+            out.print(Text(f"  note: {result.note}", style="yellow"), soft_wrap=True)
 
 
 def _explanation_table(flow: "FlowExplanation") -> "Table":
