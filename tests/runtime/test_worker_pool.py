@@ -92,7 +92,9 @@ def sigkill_self() -> None:
 
 
 def touch_and_sleep(path: str, seconds: float) -> int:
-    Path(path).write_text(str(os.getpid()))
+    # Written whole, then renamed into place: a reader never sees the file empty.
+    Path(path + ".tmp").write_text(str(os.getpid()))
+    os.replace(path + ".tmp", path)
     time.sleep(seconds)
     return os.getpid()
 
@@ -263,8 +265,12 @@ def test_shutdown_kill_running_is_prompt_and_leaves_no_children(tmp_path: Path) 
     pool = WorkerPool(max_workers=2)
     paths = [tmp_path / "a", tmp_path / "b"]
     futures = [pool.submit(payload(touch_and_sleep, str(p), 30)) for p in paths]
-    wait_for(lambda: all(p.exists() for p in paths))
-    pids = [int(p.read_text()) for p in paths]
+    try:
+        wait_for(lambda: all(p.exists() for p in paths))
+        pids = [int(p.read_text()) for p in paths]
+    except BaseException:
+        pool.shutdown(wait=True, kill_running=True)  # leave no workers to later tests
+        raise
     t0 = time.monotonic()
     pool.shutdown(wait=True, kill_running=True)
     assert time.monotonic() - t0 < 5
