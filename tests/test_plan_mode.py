@@ -59,8 +59,9 @@ def _flow_plan(path: Path, flow: str):
     return compile_file(path, flow=flow, expand=True).flow(flow)
 
 
-def _run(target: str, runner: str | None, plan: Any) -> list[TaskRun]:
-    request = loader.prepare_run(target, [], runner, "2" if runner else None)
+def _run(target: str, runner: str | None, plan: Any, address: str | None = None) -> list[TaskRun]:
+    workers = "2" if runner and not address else None
+    request = loader.prepare_run(target, [], runner, workers, None, address)
     request = dataclasses.replace(request, plan=plan)
     return list(loader.run_file(request).flow_run.records)
 
@@ -117,4 +118,18 @@ def test_plan_mode_records_what_dynamic_execution_records(case: str, runner: str
     target = f"{path}:{flow}"
     dynamic = _signature(_run(target, runner, None))
     planned = _signature(_run(target, runner, plan))
+    assert planned == dynamic
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_plan_mode_on_dask_records_what_dynamic_execution_records(
+    case: str, dask_address: str
+) -> None:
+    """On Dask, runs are placed before their upstreams finish (the cluster runs the graph)."""
+    stem, flow = case.split(":")
+    path = AGREEMENT / f"{stem}.py"
+    plan = _flow_plan(path, flow)
+    target = f"{path}:{flow}"
+    dynamic = _signature(_run(target, "dask", None, dask_address))
+    planned = _signature(_run(target, "dask", plan, dask_address))
     assert planned == dynamic

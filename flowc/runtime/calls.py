@@ -17,7 +17,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Call", "Outcome", "RemoteTraceback", "run_call"]
+__all__ = ["Call", "Outcome", "RemoteTraceback", "UpstreamNotCompleted", "run_call"]
 
 
 class Call:
@@ -56,6 +56,16 @@ class Outcome:
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (Outcome, (self.ok, self.value, self.start, self.end, self.traceback))
+
+
+class UpstreamNotCompleted(Exception):
+    """A call placed before its upstreams finished found one that did not complete.
+
+    Plan mode places a run on Dask or Ray while its upstreams still run, with their native
+    futures as arguments; the worker returns this instead of running the task when an
+    upstream failed, and the engine then schedules the run the ordinary way (NotReady, or a
+    fresh attempt once a retried upstream completes).
+    """
 
 
 class RemoteTraceback(Exception):

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from flowc.exceptions import MissingContextError, TaskRunTimeoutError
 from flowc.runtime import states
-from flowc.runtime.calls import Call, Outcome, RemoteTraceback
+from flowc.runtime.calls import Call, Outcome, RemoteTraceback, UpstreamNotCompleted
 from flowc.runtime.context import flow_run_var, task_run_var
 from flowc.runtime.futures import TaskRunFuture
 from flowc.runtime.inputs import Upstreams, collect_upstreams, resolve_inputs
@@ -281,9 +281,23 @@ def _attempt(
 
 
 class _Attempt:
-    """One placement of a run's call; settled once, by its outcome or by its timeout."""
+    """One placement of a run's call; settled once, by its outcome or by its timeout.
 
-    __slots__ = ("run", "runner", "resolved", "cache_key", "number", "handle", "timer")
+    A *pipelined* attempt (plan mode on Dask and Ray) was placed while upstreams still ran;
+    when one of them did not complete, the attempt does not count and the run goes back to
+    ordinary scheduling, which makes it NotReady or runs it once a retried upstream completes.
+    """
+
+    __slots__ = (
+        "run",
+        "runner",
+        "resolved",
+        "cache_key",
+        "number",
+        "handle",
+        "timer",
+        "pipelined",
+    )
 
     def __init__(
         self,
@@ -300,6 +314,7 @@ class _Attempt:
         self.number = number
         self.handle: Any = None
         self.timer: Any = None
+        self.pipelined = False
 
     def place(self) -> None:
         task = self.run.task
@@ -347,6 +362,12 @@ class _Attempt:
         if self.timer is not None:
             self.timer.cancel()
         run = self.run
+        if self.pipelined and _upstream_missing(run, outcome):
+            run.run_count -= 1
+            run.start = None
+            _set_state(run, states.Pending())
+            schedule(run, self.runner)
+            return
         if not isinstance(outcome, Outcome):
             if isinstance(outcome, concurrent.futures.CancelledError):
                 _finalize(run, states.Cancelled("The task run was cancelled before it started."))
@@ -383,6 +404,37 @@ class _Attempt:
             _settle_failure(self, exc, timed_out=True, end=outcome.end)
             return
         _settle_failure(self, exc, timed_out=False, end=outcome.end)
+
+
+def _upstream_missing(run: TaskRun, outcome: Outcome | BaseException) -> bool:
+    """Whether a pipelined attempt failed for want of an upstream, not on its own."""
+    if isinstance(outcome, Outcome):
+        return not outcome.ok and isinstance(outcome.value, UpstreamNotCompleted)
+    # The cluster failed the call itself (a dependency's worker died, say): an upstream
+    # not yet completed is the cause; ordinary scheduling will see how it ends.
+    return any(not upstream.state.is_completed() for upstream in _upstreams_of(run))
+
+
+def dispatch_pipelined(run: TaskRun, runner: TaskRunner) -> bool:
+    """Place ``run`` now, its unfinished upstreams passed as the runner's native futures.
+
+    False (nothing done) when it cannot be: an upstream already failed (ordinary scheduling
+    makes the run NotReady) or one was never placed on this runner.
+    """
+    from flowc.runtime.runners.remote import NotPlacedHere
+
+    for upstream in _upstreams_of(run):
+        if upstream.is_final() and not upstream.state.is_completed():
+            return False
+    try:
+        resolved = runner.resolve_inputs(run)
+    except NotPlacedHere:
+        return False
+    run.run_count += 1
+    attempt = _Attempt(run, runner, resolved, None, run.run_count)
+    attempt.pipelined = True
+    attempt.place()
+    return True
 
 
 def _is_timeout(exc: BaseException) -> bool:

@@ -19,9 +19,9 @@ from typing import Any
 
 import cloudpickle
 
-from flowc.runtime.calls import Outcome, run_call
+from flowc.runtime.calls import Call, Outcome, run_call
 
-__all__ = ["PREVIOUS", "Step", "run_group"]
+__all__ = ["PREVIOUS", "GroupCall", "Step", "run_group"]
 
 _previous: contextvars.ContextVar[Any] = contextvars.ContextVar("flowc_previous_result")
 
@@ -100,6 +100,16 @@ def _rebuild_step(
     step = Step.__new__(Step)
     step.fn, step.args, step.kwargs, step.packed, step.is_async = fn, args, kwargs, packed, is_async
     return step
+
+
+class GroupCall(Call):
+    """The call of a group: its result is every member's outcome, never one run's result,
+    so a runner must not hand its native future to downstream runs as a member's."""
+
+    __slots__ = ()
+
+    def __init__(self, chains: Sequence[Sequence[Step]]) -> None:
+        super().__init__(run_group, (chains,), {}, None, False)
 
 
 def run_group(chains: Sequence[Sequence[Step]]) -> list[list[Outcome]]:

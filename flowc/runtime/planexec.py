@@ -37,8 +37,8 @@ import networkx as nx
 
 from flowc.optimize import optimize, units
 from flowc.runtime import engine, states
-from flowc.runtime.calls import Call, Outcome
-from flowc.runtime.groupcall import PREVIOUS, Step, run_group
+from flowc.runtime.calls import Outcome
+from flowc.runtime.groupcall import PREVIOUS, GroupCall, Step
 from flowc.runtime.inputs import replace_runs
 from flowc.runtime.nodeids import site_of
 from flowc.runtime.runners.errors import CallNotSent
@@ -145,15 +145,36 @@ def run_graph(runs: list[TaskRun], grouping: bool) -> nx.DiGraph:
 def _dispatch_optimised(runs: list[TaskRun], runner: TaskRunner, options: PlanOptions) -> None:
     # A checkpointed run is looked up and stored one by one by the engine: never grouped.
     grouping = runner.supports_groups and options.checkpoint is None
+    pipelining = runner.supports_pipelining and options.checkpoint is None
     graph = run_graph(runs, grouping)
     optimize(graph, fuse=grouping, batch=grouping, workers=runner.worker_count)
     options.applied.append(graph.graph["applied"])
-    for unit in units(graph):
-        if unit.kind == "single":
-            engine.schedule(runs[cast(int, unit.chains[0][0])], runner)
-        else:
+    placed = units(graph)
+    if pipelining:
+        # Upstreams before downstreams, so each run finds its upstreams' native futures.
+        position = {node: i for i, node in enumerate(nx.topological_sort(graph))}
+        placed.sort(key=lambda unit: min(position[run] for run in unit.runs))
+    for unit in placed:
+        if unit.kind != "single":
             chains = [[runs[cast(int, i)] for i in chain] for chain in unit.chains]
             _schedule_unit(chains, runner)
+            continue
+        run = runs[cast(int, unit.chains[0][0])]
+        if not (pipelining and _pipelinable(run) and engine.dispatch_pipelined(run, runner)):
+            engine.schedule(run, runner)
+
+
+def _pipelinable(run: TaskRun) -> bool:
+    """Whether the run may be placed before its upstreams finish: nothing it needs from the
+    driver first (a cache key of its inputs), no timer that would start too early, and no
+    ``allow_failure`` input, which must see its upstream's final state."""
+    task = run.task
+    return (
+        run.kind in ("submit", "map")
+        and task.timeout_seconds is None
+        and task.cache_key_fn is None
+        and not run.upstreams.allowed
+    )
 
 
 # --------------------------------------------------------------------------- groups
@@ -269,7 +290,7 @@ def _dispatch_unit(chains: list[list[TaskRun]], runner: TaskRunner) -> None:
                 by_run[id(run)].on_done(own)
             _back_to_scheduling(chain[len(outcomes) :], runner)
 
-    call = Call(run_group, (step_chains,), {}, None, False)
+    call = GroupCall(step_chains)
     try:
         runner.place(members[0], call, on_start, on_done)
     except BaseException as exc:

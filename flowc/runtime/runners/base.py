@@ -57,6 +57,9 @@ class TaskRunner(abc.ABC):
     #: True when one call may carry many task calls (fused chains, batches; see planexec):
     #: worth it only where a call costs far more than running a trivial function.
     supports_groups: bool = False
+    #: True when a call may be placed before its upstreams finish, their native futures as
+    #: arguments, so the cluster's own scheduler runs the graph (plan mode on Dask and Ray).
+    supports_pipelining: bool = False
 
     def __init__(self) -> None:
         self._started = False

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import itertools
 import os
 import pickle
 import signal
@@ -32,6 +33,7 @@ from dask.utils import parse_timedelta
 from distributed.utils import import_term
 
 from flowc.runtime.calls import Call, Outcome
+from flowc.runtime.groupcall import GroupCall
 from flowc.runtime.runners.base import OnDone, OnStart, TaskRunner
 from flowc.runtime.runners.remote import (
     ClusterUnreachable,
@@ -59,6 +61,8 @@ class DaskTaskRunner(TaskRunner):
     """Task calls on Dask workers; Prefect's arguments, with ``duplicate()`` keeping ``cluster``."""
 
     in_process = False
+    supports_groups = True
+    supports_pipelining = True
 
     def __init__(
         self,
@@ -89,6 +93,7 @@ class DaskTaskRunner(TaskRunner):
         self._own_cluster: Any = None
         self._deliveries: Deliveries | None = None
         self._shipments = Shipments()
+        self._placements = itertools.count()
 
     @property
     def max_workers(self) -> int | None:
@@ -179,11 +184,26 @@ class DaskTaskRunner(TaskRunner):
         payload = pickle_call(run, call)
         upstreams = self._shipments.inputs_of(run)
         on_start()
-        key = f"{run.task.name}-{run.id.hex}-{run.run_count}"
+        # Unique per placement: a pipelined attempt that gave way is placed again with the
+        # same run_count, and Dask would hand back the old future for a key it knows.
+        key = f"{run.task.name}-{run.id.hex}-{next(self._placements)}"
         future = client.submit(run_shipped, payload, upstreams, key=key, pure=False)
-        self._shipments.placed(run, future)
+        if not isinstance(call, GroupCall):  # a group's result is not its first run's
+            self._shipments.placed(run, future)
         deliveries.watch(future, functools.partial(self._settle, run, on_done))
         return future
+
+    @property
+    def worker_count(self) -> int:
+        """Threads across the cluster's workers (what runs at once), for sizing batches."""
+        client = self._client
+        if client is None:
+            return super().worker_count
+        try:
+            workers = client.scheduler_info().get("workers", {}).values()
+            return max(1, sum(int(w.get("nthreads", 1)) for w in workers))
+        except Exception:
+            return super().worker_count
 
     def _settle(self, run: TaskRun, on_done: OnDone, outcome: Outcome | BaseException) -> None:
         on_done(outcome)

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 import cloudpickle
 
 from flowc.exceptions import FlowcError, TaskRunTimeoutError
-from flowc.runtime.calls import Call, Outcome, run_call
+from flowc.runtime.calls import Call, Outcome, UpstreamNotCompleted, run_call
 from flowc.runtime.inputs import replace_runs
 from flowc.runtime.prefect_alias import prefect_aliases, prefect_aliases_active
 from flowc.runtime.runners.errors import CallNotSent
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ClusterUnreachable",
     "Deliveries",
+    "NotPlacedHere",
     "Shipments",
     "UpstreamResult",
     "check_reachable",
@@ -70,6 +71,10 @@ class ClusterUnreachable(FlowcError, ConnectionError):
 
 
 # --------------------------------------------------------------------------- driver side
+
+
+class NotPlacedHere(LookupError):
+    """An unfinished upstream has no native future on this runner to pass along."""
 
 
 class UpstreamResult:
@@ -104,10 +109,13 @@ class Shipments:
 
         def replace(upstream: TaskRun) -> Any:
             state = upstream.state
-            if not state.is_completed():
+            final = upstream.is_final()
+            if final and not state.is_completed():
                 return state.exception()  # only reached under allow_failure
             entry = self._latest.get(id(upstream))
             if entry is None or entry[0] is not upstream:
+                if not final:  # plan mode asked to place early, but it was never placed here
+                    raise NotPlacedHere(upstream.name)
                 return state.data
             key = f"{id(upstream):x}"
             natives[key] = entry[1]
@@ -275,6 +283,10 @@ def _received_value(key: str) -> Any:
 
 def run_shipped(payload: bytes, upstreams: Mapping[str, Outcome]) -> Outcome:
     """Worker side: unpickle the call with its upstream results in place, run it once."""
+    for key, outcome in upstreams.items():
+        if not outcome.ok:  # placed early (plan mode) and an upstream failed: do not run
+            now = time.time()
+            return Outcome(False, UpstreamNotCompleted(key), now, now)
     _received.values = {key: outcome.value for key, outcome in upstreams.items()}
     try:
         fn, args, kwargs, timeout, is_async, aliased = cloudpickle.loads(payload)
