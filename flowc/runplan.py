@@ -4,8 +4,8 @@ This module is the one place where the two halves meet for a run: it asks the co
 the file's plan (read with libcst, never imported) or reads a plan JSON written earlier by
 ``flowc compile``, and hands the runtime nothing but the :class:`~flowc.plan.FlowPlan`.
 
-``--plan auto`` (the default) runs from the plan when the flow has no graph breaks and every
-call site's count is known, and otherwise runs dynamically, saying why in one line.
+``--plan auto`` (the default) runs from the plan when the flow has no graph breaks, and
+otherwise runs dynamically, saying why in one line.
 ``--plan on`` insists (a break is an error), ``--plan off`` never compiles, and
 ``--plan PLAN.json`` runs from a compiled plan — refused when it does not validate or was
 compiled from another version of the file.
@@ -72,12 +72,15 @@ def choose_plan(
 
 
 def plan_blocker(flow_plan: FlowPlan) -> str | None:
-    """Why this flow cannot run from its plan with a true total, or None."""
+    """Why this flow cannot run from its plan, or None.
+
+    Only a graph break stops it: control flow that decides *which* tasks run on a result.
+    A call site whose count is known only at run time (a ``.map`` over a result) runs from
+    the plan too — the body computes the count when it takes the result — and its runs add
+    to the progress total as they appear.
+    """
     for brk in flow_plan.breaks:
         return f"{flow_plan.file}:{brk.line}:{brk.col}: graph break: {brk.reason}"
-    for node in flow_plan.nodes:
-        if node.dynamic is not None:
-            return f"{flow_plan.file}:{node.line}: {node.id}: {node.dynamic}"
     return None
 
 
