@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -102,9 +103,9 @@ def test_node_ids_are_the_compilers(case: str) -> None:
     records = _run(f"{path}:{flow}", None, None)
     compiled = [node.id for node in plan.nodes]
     recorded = [str(run.node) for run in records]
-    if not any(re.search(r"@\d+:\d+", node_id) for node_id in compiled):
+    if sys.version_info >= (3, 11) or not any(re.search(r"@\d+:\d+", i) for i in compiled):
         assert sorted(recorded) == sorted(compiled)
-    else:  # two call sites of one task on one line: same sites, same number of runs
+    else:  # 3.10 has no columns: one line's call sites of one task share a site
         assert Counter(map(_without_columns, recorded)) == Counter(map(_without_columns, compiled))
 
 

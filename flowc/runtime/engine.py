@@ -26,7 +26,6 @@ import collections
 import concurrent.futures
 import functools
 import logging
-import sys
 import threading
 import time
 from collections.abc import Iterable
@@ -35,6 +34,8 @@ from typing import TYPE_CHECKING, Any
 from flowc.exceptions import MissingContextError, TaskRunTimeoutError
 from flowc.runtime import states
 from flowc.runtime.calls import Call, Outcome, RemoteTraceback, UpstreamNotCompleted
+from flowc.runtime.callsites import Site
+from flowc.runtime.callsites import caller_site as _caller_site
 from flowc.runtime.context import flow_run_var, task_run_var
 from flowc.runtime.futures import TaskRunFuture
 from flowc.runtime.inputs import Upstreams, collect_upstreams, resolve_inputs
@@ -69,13 +70,9 @@ def current_run_context(task: Task[Any], verb: str) -> tuple[FlowRun, TaskRun | 
     return flow_run, task_run_var.get()
 
 
-def caller_site(depth: int) -> tuple[str, int] | None:
-    """The (file, line) of user code ``depth`` frames up, for messages about call sites."""
-    try:
-        frame = sys._getframe(depth + 1)
-    except ValueError:
-        return None
-    return (frame.f_code.co_filename, frame.f_lineno)
+def caller_site(depth: int) -> Site | None:
+    """The site (file, line[, column]) of user code ``depth`` frames up (see callsites)."""
+    return _caller_site(depth + 1)
 
 
 def create_run(
@@ -85,7 +82,7 @@ def create_run(
     parameters: dict[str, Any],
     wait_for: Iterable[Any] | None,
     parent: TaskRun | None,
-    site: tuple[str, int] | None,
+    site: Site | None,
     dependencies: Upstreams | None = None,
 ) -> TaskRun:
     """A new pending run, with its upstream edges found and recorded in its flow run."""
@@ -135,7 +132,7 @@ def submit_parameters(
     wait_for: Iterable[Any] | None = None,
     dependencies: Any = None,
     kind: str = "submit",
-    site: tuple[str, int] | None = None,
+    site: Site | None = None,
 ) -> TaskRunFuture[Any]:
     """Submit already-bound ``parameters`` to ``runner`` (the runner-level API and ``.map``)."""
     flow_run, parent = current_run_context(task, "submit")
@@ -581,7 +578,7 @@ async def call_task_async(
     kwargs: dict[str, Any],
     wait_for: Any,
     return_state: bool,
-    site: tuple[str, int] | None,
+    site: Site | None,
 ) -> Any:
     """``await task(...)`` of an async task in a flow: runs on the flow's own event loop."""
     import asyncio

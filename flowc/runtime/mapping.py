@@ -23,6 +23,7 @@ from flowc.runtime.futures import TaskRunFutureList
 from flowc.runtime.inputs import Upstreams, _run_of
 
 if TYPE_CHECKING:
+    from flowc.runtime.callsites import Site
     from flowc.runtime.runners.base import TaskRunner
     from flowc.runtime.tasks import Task
 
@@ -42,7 +43,7 @@ def map_parameters(
     task: Task[Any],
     parameters: dict[str, Any],
     wait_for: Iterable[Any] | None,
-    site: tuple[str, int] | None = None,
+    site: Site | None = None,
 ) -> TaskRunFutureList:
     dependencies = Upstreams()
     resolved: dict[str, Any] = {}

@@ -7,9 +7,9 @@ same facts when a run is created: the task's name, the line of the call, the run
 created under. Counting runs per site in creation order gives the same ids as an expanded
 plan for every flow the compiler can expand, with no plan at hand.
 
-One difference remains: two call sites of one task on one line, which the compiler tells
-apart by column (``@12:5``), share a site here (the line is all a frame reports on every
-Python version flowc supports); their runs are numbered together.
+Two call sites of one task on one line are told apart by column (``@12:5``), as the compiler
+does, from the code positions of Python 3.11 and later (see :mod:`flowc.runtime.callsites`);
+on Python 3.10 they share a site and their runs are numbered together.
 """
 
 from __future__ import annotations
@@ -36,11 +36,11 @@ def assign_node_id(run: TaskRun, flow_run: FlowRun) -> None:
     name = run.task.name
     if run.kind == "subflow" and name.startswith("flow:"):
         name = name[5:]
-    file, line = run.site if run.site is not None else (None, 0)
+    file, line, column = (*run.site, None)[:3] if run.site is not None else (None, 0, None)
     label = ""
     if file is not None and file != root.source_file and root.source_file is not None:
         label = os.path.splitext(os.path.basename(file))[0] + "::"
-    site = f"{label}{name}@{line}"
+    site = f"{label}{name}@{line}" if column is None else f"{label}{name}@{line}:{column}"
     parent = run.parent if run.parent is not None else flow_run.record
     if parent is not None and parent.node is not None:
         site = f"{site_of(parent.node)}/{site}"

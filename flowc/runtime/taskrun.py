@@ -64,7 +64,7 @@ class TaskRun:
         parameters: dict[str, Any],
         upstreams: Upstreams,
         wait_for: list[TaskRun],
-        site: tuple[str, int] | None,
+        site: tuple[str, int] | tuple[str, int, int] | None,
         parent: TaskRun | None = None,
         name: str | None = None,
     ) -> None:
