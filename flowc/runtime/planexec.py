@@ -13,9 +13,11 @@ their bound arguments and upstreams.
 That DAG is dispatched (*flushed*) when the body needs a result — ``.result()``, ``.wait()``,
 ``wait``/``as_completed``, a direct task call or a subflow on one of its futures — or
 returns. Then the passes of :mod:`flowc.optimize` run on it: priority by critical path on
-every runner; on runners where a call costs far more than a thread hop (processes), linear
-chains are fused into one call and large groups of mapped items batched into a few, so a
-10,000-item ``.map`` costs a few dozen round trips instead of 10,000. A group is one call to
+every runner; on runners where a call costs far more than a thread hop (processes, Dask),
+linear chains are fused into one call and large groups of mapped items batched into a few, so
+a 10,000-item ``.map`` costs a few dozen round trips instead of 10,000. On Dask every other
+run is *pipelined*: placed at once, its unfinished upstreams passed as Dask futures, so the
+cluster schedules the whole graph (:func:`flowc.runtime.engine.dispatch_pipelined`). A group is one call to
 :func:`flowc.runtime.groupcall.run_group`; each of its runs still gets its own states, times,
 result and record, exactly as if it had run alone (see :func:`_dispatch_unit`).
 
