@@ -134,3 +134,36 @@ def test_plan_mode_on_dask_records_what_dynamic_execution_records(
     dynamic = _signature(_run(target, "dask", None, dask_address))
     planned = _signature(_run(target, "dask", plan, dask_address))
     assert planned == dynamic
+
+
+def test_runs_on_the_critical_path_go_first_on_a_busy_pool() -> None:
+    """One thread, five independent runs and a chain of four submitted after them: plan mode
+    starts the chain's runs ahead of the side runs (longest remaining path first), dynamic
+    mode in submission order."""
+    import flowc
+    from flowc.runtime.planexec import PlanOptions, plan_mode
+    from flowc.task_runners import ThreadPoolTaskRunner
+
+    order: list[str] = []
+
+    @flowc.task
+    def work(name: str, *upstream: Any) -> str:
+        order.append(name)
+        return name
+
+    @flowc.flow(task_runner=ThreadPoolTaskRunner(max_workers=1))
+    def busy() -> str:
+        side = [work.submit(f"side{i}") for i in range(5)]
+        chain = work.submit("chain0")
+        for i in range(1, 4):
+            chain = work.submit(f"chain{i}", chain)
+        flowc.wait(side)
+        return chain.result()
+
+    busy()
+    assert order[:5] == [f"side{i}" for i in range(5)]
+    order.clear()
+    with plan_mode(PlanOptions()):
+        busy()
+    assert order[:3] == ["chain0", "chain1", "chain2"]
+    assert sorted(order) == sorted([f"side{i}" for i in range(5)] + [f"chain{i}" for i in range(4)])

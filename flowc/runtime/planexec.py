@@ -17,9 +17,9 @@ every runner; on runners where a call costs far more than a thread hop (processe
 linear chains are fused into one call and large groups of mapped items batched into a few, so
 a 10,000-item ``.map`` costs a few dozen round trips instead of 10,000. On Dask every other
 run is *pipelined*: placed at once, its unfinished upstreams passed as Dask futures, so the
-cluster schedules the whole graph (:func:`flowc.runtime.engine.dispatch_pipelined`). A group is one call to
-:func:`flowc.runtime.groupcall.run_group`; each of its runs still gets its own states, times,
-result and record, exactly as if it had run alone (see :func:`_dispatch_unit`).
+cluster schedules the whole graph (:func:`flowc.runtime.engine.dispatch_pipelined`).
+A group is one call to :func:`flowc.runtime.groupcall.run_group`; each of its runs still
+gets its own states, times, result and record, as if it had run alone (:func:`_dispatch_unit`).
 
 A flow that needs results early (``x = a.result()`` then more submits) simply flushes more
 than once; each flush optimises what it holds. Task runs created inside task bodies and on
@@ -151,6 +151,8 @@ def _dispatch_optimised(runs: list[TaskRun], runner: TaskRunner, options: PlanOp
     graph = run_graph(runs, grouping)
     optimize(graph, fuse=grouping, batch=grouping, workers=runner.worker_count)
     options.applied.append(graph.graph["applied"])
+    for i, run in enumerate(runs):
+        run.priority = graph.nodes[i]["priority"]
     placed = units(graph)
     if pipelining:
         # Upstreams before downstreams, so each run finds its upstreams' native futures.

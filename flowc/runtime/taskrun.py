@@ -53,6 +53,7 @@ class TaskRun:
         "_name",
         "node",
         "checkpoint_key",
+        "priority",
         "__weakref__",
     )
 
@@ -98,6 +99,8 @@ class TaskRun:
         self.node: str | None = None
         #: its key in the run's checkpoint store (``--checkpoint``), once dispatched.
         self.checkpoint_key: str | None = None
+        #: plan mode: the longest remaining path from this run (see flowc.optimize).
+        self.priority = 0.0
 
     @property
     def id(self) -> uuid.UUID:

@@ -6,13 +6,18 @@ unbounded for that reason).
 
 The pool is a queue and some threads rather than a ``ThreadPoolExecutor``: the engine already
 gives each run a completion signal, and a second ``Future`` per call (with its lock and
-condition) would double the cost of a trivial task.
+condition) would double the cost of a trivial task. In plan mode the queue is ordered by each
+run's priority (its longest remaining path, see :mod:`flowc.optimize`), so a run on the
+critical path that becomes ready overtakes side branches already waiting for a thread.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import ctypes
+import heapq
+import itertools
+import math
 import os
 import queue
 import threading
@@ -59,6 +64,34 @@ class Placed:
 _interrupt_lock = threading.Lock()
 
 
+class _PriorityQueue:
+    """``SimpleQueue``'s ``put``/``get``/``get_nowait`` by run priority, highest first;
+    equal priorities in arrival order, and the stop sentinel (None) after all work."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, Placed | None]] = []
+        self._order = itertools.count()
+        self._ready = threading.Condition(threading.Lock())
+
+    def put(self, placed: Placed | None) -> None:
+        rank = -placed.run.priority if placed is not None else math.inf
+        with self._ready:
+            heapq.heappush(self._heap, (rank, next(self._order), placed))
+            self._ready.notify()
+
+    def get(self) -> Placed | None:
+        with self._ready:
+            while not self._heap:
+                self._ready.wait()
+            return heapq.heappop(self._heap)[2]
+
+    def get_nowait(self) -> Placed | None:
+        with self._ready:
+            if not self._heap:
+                raise queue.Empty
+            return heapq.heappop(self._heap)[2]
+
+
 class ThreadPoolTaskRunner(TaskRunner):
     """Task calls on up to ``max_workers`` threads (default: ``min(32, cpu_count + 4)``)."""
 
@@ -67,7 +100,7 @@ class ThreadPoolTaskRunner(TaskRunner):
         if max_workers is not None and max_workers < 1:
             raise ValueError(f"max_workers must be at least 1, got {max_workers}")
         self.max_workers = max_workers
-        self._queue: queue.SimpleQueue[Placed | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Placed | None] | _PriorityQueue = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._limit = 0
         self._spawn_lock = threading.Lock()
@@ -76,8 +109,11 @@ class ThreadPoolTaskRunner(TaskRunner):
         return type(self)(max_workers=self.max_workers)
 
     def _start(self) -> None:
+        from flowc.runtime.planexec import active_plan
+
         self._limit = self.max_workers or min(32, (os.cpu_count() or 1) + 4)
-        self._queue = queue.SimpleQueue()
+        plan = active_plan()
+        self._queue = _PriorityQueue() if plan is not None and plan.defer else queue.SimpleQueue()
         self._threads = []
 
     def _shutdown(self, abandon_running: bool) -> None:
@@ -148,7 +184,7 @@ class ThreadPoolTaskRunner(TaskRunner):
         return f"ThreadPoolTaskRunner(max_workers={self.max_workers})"
 
 
-def _worker(work: queue.SimpleQueue[Placed | None]) -> None:
+def _worker(work: queue.SimpleQueue[Placed | None] | _PriorityQueue) -> None:
     while True:
         placed = work.get()
         if placed is None:
