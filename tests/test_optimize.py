@@ -11,7 +11,14 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from flowc.cli import app
-from flowc.optimize import batch_groups, fuse_chains, optimize, prioritize, units
+from flowc.optimize import (
+    batch_groups,
+    fuse_chains,
+    independent_units,
+    optimize,
+    prioritize,
+    units,
+)
 from flowc.optimize.passes import MIN_BATCH_GROUP
 
 
@@ -126,3 +133,22 @@ def test_explain_optimized_lists_what_each_pass_does(tmp_path: Path) -> None:
     assert flow["calls"] < 20
     text = CliRunner().invoke(app, ["explain", str(path), "--optimized"])
     assert "fused (6)" in text.stdout and "batched: inc@17 in" in text.stdout
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.sampled_from(["a", "b", None]), min_size=1, max_size=3 * MIN_BATCH_GROUP),
+    st.integers(1, 4),
+)
+def test_independent_units_are_what_the_passes_give_without_edges(
+    groups: list[str | None], workers: int
+) -> None:
+    graph = nx.DiGraph()
+    for i, group in enumerate(groups):
+        graph.add_node(i, cost=1.0, fusible=group is not None, group=group)
+    optimize(graph, fuse=True, batch=True, workers=workers)
+    expected = units(graph)
+    got, applied = independent_units(groups, batch=True, workers=workers)
+    assert [u.chains for u in got] == [u.chains for u in expected]
+    assert [name for name, _ in applied] == [name for name, _ in graph.graph["applied"]]
+    assert applied[-1] == graph.graph["applied"][-1]

@@ -167,3 +167,63 @@ def test_runs_on_the_critical_path_go_first_on_a_busy_pool() -> None:
         busy()
     assert order[:3] == ["chain0", "chain1", "chain2"]
     assert sorted(order) == sorted([f"side{i}" for i in range(5)] + [f"chain{i}" for i in range(4)])
+
+
+NESTED = '''
+from dataclasses import dataclass
+
+from prefect import flow, task
+
+
+@dataclass
+class Box:
+    item: object
+    label: str
+
+
+@task
+def start() -> int:
+    return 1
+
+
+@task
+def plain(x, more):
+    return x + sum(more["values"])
+
+
+@task
+def boxed(box):
+    return box.item * 10
+
+
+@task
+def fails(x):
+    raise ValueError(f"no {x}")
+
+
+@task
+def after(x):
+    return x
+
+
+@flow
+def nested_chain() -> list:
+    a = start.submit()
+    b = plain.submit(a, {"values": [a, 2]})     # the upstream nested in plain containers
+    c = boxed.submit(Box(b, "b"))               # and inside the user's own object
+    d = fails.submit(c)
+    e = after.submit(d)                         # NotReady: the chain stops at the failure
+    return [c.result(), d.wait(), e.wait()]
+'''
+
+
+def test_fused_chain_passes_results_however_nested(tmp_path: Path) -> None:
+    path = tmp_path / "nested_chain.py"
+    path.write_text(NESTED)
+    plan = _flow_plan(path, "nested_chain")
+    target = f"{path}:nested_chain"
+    dynamic = _signature(_run(target, "processes", None))
+    planned = _signature(_run(target, "processes", plan))
+    assert planned == dynamic
+    by_task = {entry[0]: entry for entry in planned.values()}
+    assert by_task["boxed"][4] == "40" and by_task["after"][2] == "NotReady"

@@ -11,9 +11,19 @@ from flowc.optimize.passes import (
     Unit,
     batch_groups,
     fuse_chains,
+    independent_units,
     optimize,
     prioritize,
     units,
 )
 
-__all__ = ["PASSES", "Unit", "batch_groups", "fuse_chains", "optimize", "prioritize", "units"]
+__all__ = [
+    "PASSES",
+    "Unit",
+    "batch_groups",
+    "fuse_chains",
+    "independent_units",
+    "optimize",
+    "prioritize",
+    "units",
+]

@@ -3,9 +3,9 @@
 The plan executor sends a *group* where a call costs far more than running the function
 (a process, a Dask or Ray worker): the chains of a group are independent, the steps of a chain
 run in order, each step's upstream within the chain being the step before it. A step whose
-arguments need that upstream's result carries them pickled, with :data:`PREVIOUS` where the
-result goes: unpickled only when the step is about to run, the marker becomes the value, so it
-may sit anywhere — nested in lists, dicts or the user's own objects.
+arguments need that upstream's result carries :data:`PREVIOUS` where the result goes: put in
+place by a walk of plain containers, or — when the marker sits inside the user's own objects —
+by unpickling the step's arguments just before it runs, the marker unpickling as the value.
 
 A chain stops at its first failure; the engine gives the runs it never reached back to
 ordinary scheduling, where they become ``NotReady`` like any downstream of a failed run.
@@ -21,13 +21,16 @@ import cloudpickle
 
 from flowc.runtime.calls import Call, Outcome, run_call
 
-__all__ = ["PREVIOUS", "GroupCall", "Step", "run_group"]
+__all__ = ["PREVIOUS", "GroupCall", "Step", "count_previous", "fill", "run_group"]
 
 _previous: contextvars.ContextVar[Any] = contextvars.ContextVar("flowc_previous_result")
 
+#: Containers :func:`fill` looks into; the marker anywhere else travels pickled.
+_PLAIN = (list, tuple, dict, set, frozenset)
+
 
 class _Previous:
-    """Stands for the previous step's result inside a step's pickled arguments."""
+    """Stands for the previous step's result inside a step's arguments."""
 
     __slots__ = ()
 
@@ -39,16 +42,51 @@ class _Previous:
 
 
 def _previous_value() -> Any:
-    return _previous.get()
+    """The result being substituted, or the marker itself when unpickled with its group."""
+    return _previous.get(PREVIOUS)
 
 
 PREVIOUS = _Previous()
 
 
-class Step:
-    """One task call of a group: ``fn`` with arguments, given as values or pickled bytes."""
+def count_previous(value: Any, depth: int = 0) -> int:
+    """How many markers :func:`fill` would find in ``value`` (plain containers only)."""
+    if value is PREVIOUS:
+        return 1
+    if depth > 50 or type(value) not in _PLAIN:
+        return 0
+    items = value.items() if type(value) is dict else value
+    if type(value) is dict:
+        return sum(count_previous(k, depth + 1) + count_previous(v, depth + 1) for k, v in items)
+    return sum(count_previous(item, depth + 1) for item in items)
 
-    __slots__ = ("fn", "args", "kwargs", "packed", "is_async")
+
+def fill(value: Any, previous: Any) -> Any:
+    """``value`` with each marker in it (plain containers only) replaced by ``previous``."""
+    if value is PREVIOUS:
+        return previous
+    kind = type(value)
+    if kind is list:
+        return [fill(item, previous) for item in value]
+    if kind is tuple:
+        return tuple(fill(item, previous) for item in value)
+    if kind is dict:
+        return {fill(k, previous): fill(v, previous) for k, v in value.items()}
+    if kind is set or kind is frozenset:
+        return kind(fill(item, previous) for item in value)
+    return value
+
+
+class Step:
+    """One task call of a group: ``fn`` with its arguments.
+
+    ``previous``: how the previous step's result gets in — not at all (None), by
+    :func:`fill` where every marker sits in plain containers (``"fill"``, the common
+    ``g.submit(f)``), or by unpickling the arguments with the result at hand (``"packed"``,
+    for a marker inside the user's own objects).
+    """
+
+    __slots__ = ("fn", "args", "kwargs", "packed", "is_async", "previous")
 
     def __init__(
         self,
@@ -56,25 +94,29 @@ class Step:
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
         is_async: bool,
-        uses_previous: bool = False,
+        previous: str | None = None,
     ) -> None:
         self.fn = fn
         self.is_async = is_async
-        if uses_previous:
-            self.packed: bytes | None = cloudpickle.dumps((args, kwargs))
-            self.args: tuple[Any, ...] = ()
-            self.kwargs: dict[str, Any] = {}
-        else:
-            self.packed = None
-            self.args = args
-            self.kwargs = kwargs
+        self.previous = previous
+        self.packed: bytes | None = None
+        self.args = args
+        self.kwargs = kwargs
+        if previous == "packed":
+            self.packed = cloudpickle.dumps((args, kwargs))
+            self.args, self.kwargs = (), {}
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild_step, (self.fn, self.args, self.kwargs, self.packed, self.is_async))
+        return (
+            _rebuild_step,
+            (self.fn, self.args, self.kwargs, self.packed, self.is_async, self.previous),
+        )
 
     def run(self, previous: Any) -> Outcome:
         args, kwargs = self.args, self.kwargs
-        if self.packed is not None:
+        if self.previous == "fill":
+            args, kwargs = fill(args, previous), fill(kwargs, previous)
+        elif self.packed is not None:
             token = _previous.set(previous)
             try:
                 args, kwargs = cloudpickle.loads(self.packed)
@@ -96,9 +138,11 @@ def _rebuild_step(
     kwargs: dict[str, Any],
     packed: bytes | None,
     is_async: bool,
+    previous: str | None,
 ) -> Step:
     step = Step.__new__(Step)
-    step.fn, step.args, step.kwargs, step.packed, step.is_async = fn, args, kwargs, packed, is_async
+    step.fn, step.args, step.kwargs, step.packed = fn, args, kwargs, packed
+    step.is_async, step.previous = is_async, previous
     return step
 
 

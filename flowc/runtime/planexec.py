@@ -31,16 +31,16 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 import networkx as nx
 
-from flowc.optimize import optimize, units
+from flowc.optimize import Unit, independent_units, optimize, units
 from flowc.runtime import engine, states
 from flowc.runtime.calls import Outcome
-from flowc.runtime.groupcall import PREVIOUS, GroupCall, Step
+from flowc.runtime.groupcall import PREVIOUS, GroupCall, Step, count_previous
 from flowc.runtime.inputs import replace_runs
 from flowc.runtime.nodeids import site_of
 from flowc.runtime.runners.errors import CallNotSent
@@ -133,9 +133,8 @@ def run_graph(runs: list[TaskRun], grouping: bool) -> nx.DiGraph:
     graph = nx.DiGraph()
     index = {id(run): i for i, run in enumerate(runs)}
     for i, run in enumerate(runs):
-        fusible = grouping and _fusible(run)
-        group = (site_of(run.node), id(run.task)) if fusible and run.node else None
-        graph.add_node(i, cost=1.0, fusible=fusible, group=group)
+        group = _group(run, grouping)
+        graph.add_node(i, cost=1.0, fusible=grouping and _fusible(run), group=group)
     for i, run in enumerate(runs):
         for upstream in engine._upstreams_of(run):
             j = index.get(id(upstream))
@@ -148,6 +147,14 @@ def _dispatch_optimised(runs: list[TaskRun], runner: TaskRunner, options: PlanOp
     # A checkpointed run is looked up and stored one by one by the engine: never grouped.
     grouping = runner.supports_groups and options.checkpoint is None
     pipelining = runner.supports_pipelining and options.checkpoint is None
+    if not _has_edges(runs):  # a map or a loop of independent submits: no graph needed
+        groups = [_group(run, grouping) for run in runs]
+        placed, applied = independent_units(groups, batch=grouping, workers=runner.worker_count)
+        options.applied.append(applied)
+        for run in runs:
+            run.priority = 1.0
+        _place_units(placed, runs, runner, pipelining)
+        return
     graph = run_graph(runs, grouping)
     optimize(graph, fuse=grouping, batch=grouping, workers=runner.worker_count)
     options.applied.append(graph.graph["applied"])
@@ -158,6 +165,25 @@ def _dispatch_optimised(runs: list[TaskRun], runner: TaskRunner, options: PlanOp
         # Upstreams before downstreams, so each run finds its upstreams' native futures.
         position = {node: i for i, node in enumerate(nx.topological_sort(graph))}
         placed.sort(key=lambda unit: min(position[run] for run in unit.runs))
+    _place_units(placed, runs, runner, pipelining)
+
+
+def _has_edges(runs: list[TaskRun]) -> bool:
+    """Whether any run waits on another run of the same flush."""
+    held = {id(run) for run in runs}
+    return any(id(up) in held for run in runs for up in engine._upstreams_of(run))
+
+
+def _group(run: TaskRun, grouping: bool) -> tuple[str, int] | None:
+    """Runs of one call site and task may share a batch (None: this run may not)."""
+    if grouping and run.node and _fusible(run):
+        return (site_of(run.node), id(run.task))
+    return None
+
+
+def _place_units(
+    placed: list[Unit], runs: list[TaskRun], runner: TaskRunner, pipelining: bool
+) -> None:
     for unit in placed:
         if unit.kind != "single":
             chains = [[runs[cast(int, i)] for i in chain] for chain in unit.chains]
@@ -224,23 +250,32 @@ def _steps(chain: list[TaskRun]) -> list[Step]:
     previous: TaskRun | None = None
     for run in chain:
         task = run.task
-        uses_previous = previous is not None and id(previous) in run.upstreams.runs
-        parameters = run.parameters
+        parameters, markers = run.parameters, 0
         if run.upstreams.need_resolution:
-            parameters = replace_runs(parameters, _inside_chain(previous))
+            parameters, markers = _inside_chain(parameters, previous)
         args, kwargs = task.call_arguments(parameters)
-        steps.append(Step(task.fn, args, kwargs, task.isasync, uses_previous))
+        how = None
+        if markers:
+            found = count_previous(args) + count_previous(kwargs)
+            how = "fill" if found == markers else "packed"
+        steps.append(Step(task.fn, args, kwargs, task.isasync, how))
         previous = run
     return steps
 
 
-def _inside_chain(previous: TaskRun | None) -> Callable[[TaskRun], Any]:
-    """Upstream -> argument: the previous step's result as PREVIOUS, others by value."""
+def _inside_chain(parameters: dict[str, Any], previous: TaskRun | None) -> tuple[Any, int]:
+    """Upstreams -> arguments: the previous step's result as PREVIOUS (counted), others by
+    value (they are final: the group waited for them)."""
+    markers = 0
 
     def replace(upstream: TaskRun) -> Any:
-        return PREVIOUS if upstream is previous else upstream.state.data
+        nonlocal markers
+        if upstream is previous:
+            markers += 1
+            return PREVIOUS
+        return upstream.state.data
 
-    return replace
+    return replace_runs(parameters, replace), markers
 
 
 def _back_to_scheduling(runs: list[TaskRun], runner: TaskRunner) -> None:
