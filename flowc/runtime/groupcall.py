@@ -21,7 +21,7 @@ import cloudpickle
 
 from flowc.runtime.calls import Call, Outcome, run_call
 
-__all__ = ["PREVIOUS", "GroupCall", "Step", "count_previous", "fill", "run_group"]
+__all__ = ["PREVIOUS", "GroupCall", "Step", "count_previous", "fill", "run_group", "run_rows"]
 
 _previous: contextvars.ContextVar[Any] = contextvars.ContextVar("flowc_previous_result")
 
@@ -155,6 +155,19 @@ class GroupCall(Call):
     def __init__(self, chains: Sequence[Sequence[Step]]) -> None:
         super().__init__(run_group, (chains,), {}, None, False)
 
+    @classmethod
+    def rows(
+        cls,
+        fn: Callable[..., Any],
+        is_async: bool,
+        rows: Sequence[tuple[tuple[Any, ...], dict[str, Any]]],
+    ) -> GroupCall:
+        """Many independent calls of one function: its arguments as rows, which pickle far
+        smaller and faster than a step object each (a 10,000-item ``.map``)."""
+        call = cls.__new__(cls)
+        Call.__init__(call, run_rows, (fn, is_async, rows), {}, None, False)
+        return call
+
 
 def run_group(chains: Sequence[Sequence[Step]]) -> list[list[Outcome]]:
     """Run every chain; each chain's outcomes end at its first failure."""
@@ -170,3 +183,10 @@ def run_group(chains: Sequence[Sequence[Step]]) -> list[list[Outcome]]:
             previous = outcome.value
         results.append(outcomes)
     return results
+
+
+def run_rows(
+    fn: Callable[..., Any], is_async: bool, rows: Sequence[tuple[tuple[Any, ...], dict[str, Any]]]
+) -> list[list[Outcome]]:
+    """Run ``fn`` once per row of arguments; outcomes shaped as :func:`run_group`'s."""
+    return [[run_call(fn, args, kwargs, None, True, is_async)] for args, kwargs in rows]

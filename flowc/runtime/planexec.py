@@ -216,9 +216,10 @@ def _schedule_unit(chains: list[list[TaskRun]], runner: TaskRunner) -> None:
     waiting: dict[int, TaskRun] = {}
     for chain in chains:
         for run in chain:
-            for upstream in engine._upstreams_of(run):
-                if id(upstream) not in inside and not upstream.is_final():
-                    waiting[id(upstream)] = upstream
+            if run.upstreams.runs or run.wait_for:
+                for upstream in engine._upstreams_of(run):
+                    if id(upstream) not in inside and not upstream.is_final():
+                        waiting[id(upstream)] = upstream
     if not waiting:
         _dispatch_unit(chains, runner)
         return
@@ -237,6 +238,8 @@ def _schedule_unit(chains: list[list[TaskRun]], runner: TaskRunner) -> None:
 
 
 def _blocked_from_outside(chain: list[TaskRun]) -> bool:
+    if len(chain) == 1 and not chain[0].upstreams.runs and not chain[0].wait_for:
+        return False  # the common batch item: nothing upstream at all
     inside = {id(run) for run in chain}
     for run in chain:
         for upstream in engine._upstreams_of(run):
@@ -292,45 +295,55 @@ def _back_to_scheduling(runs: list[TaskRun], runner: TaskRunner) -> None:
 def _dispatch_unit(chains: list[list[TaskRun]], runner: TaskRunner) -> None:
     """Place the group as one call; then settle each run from its own outcome."""
     placed: list[list[TaskRun]] = []
-    step_chains: list[list[Step]] = []
     try:
         for chain in chains:
             if _blocked_from_outside(chain):
                 _back_to_scheduling(chain, runner)
-                continue
-            step_chains.append(_steps(chain))
-            placed.append(chain)
+            else:
+                placed.append(chain)
+        call = _group_call(placed)
     except BaseException:  # building a step failed (an argument that will not pickle)
         _back_to_scheduling([run for chain in chains for run in chain], runner)
         return
     if not placed:
         return
+    attempts = [[engine._Attempt(run, runner, {}, None, 1) for run in chain] for chain in placed]
     members = [run for chain in placed for run in chain]
-    attempts = []
     for run in members:
         run.run_count = 1
-        attempts.append(engine._Attempt(run, runner, {}, None, 1))
-    by_run = {id(a.run): a for a in attempts}
 
     def on_start() -> None:
-        for attempt in attempts:
-            attempt.on_start()
+        for chain in attempts:
+            for attempt in chain:
+                attempt.on_start()
 
     def on_done(outcome: Outcome | BaseException) -> None:
         if isinstance(outcome, CallNotSent):  # one unpicklable argument: place them one by one
             _back_to_scheduling(members, runner)
             return
         if not isinstance(outcome, Outcome) or not outcome.ok:
-            for attempt in attempts:  # the group call itself failed: a dead worker, say
-                attempt.on_done(outcome)
+            for chain in attempts:  # the group call itself failed: a dead worker, say
+                for attempt in chain:
+                    attempt.on_done(outcome)
             return
-        for chain, outcomes in zip(placed, outcome.value, strict=True):
-            for run, own in zip(chain, outcomes, strict=False):  # a chain stops at a failure
-                by_run[id(run)].on_done(own)
-            _back_to_scheduling(chain[len(outcomes) :], runner)
+        for chain, outcomes in zip(attempts, outcome.value, strict=True):
+            for attempt, own in zip(chain, outcomes, strict=False):  # stops at a failure
+                attempt.on_done(own)
+            _back_to_scheduling([a.run for a in chain[len(outcomes) :]], runner)
 
-    call = GroupCall(step_chains)
     try:
         runner.place(members[0], call, on_start, on_done)
     except BaseException as exc:
         on_done(exc)
+
+
+def _group_call(placed: list[list[TaskRun]]) -> GroupCall:
+    """One call for the group: items of one task sent as rows of arguments, else steps."""
+    task = placed[0][0].task if placed and len(placed[0]) == 1 else None
+    if task is not None and all(
+        len(chain) == 1 and chain[0].task is task and not chain[0].upstreams.need_resolution
+        for chain in placed
+    ):
+        rows = [task.call_arguments(chain[0].parameters) for chain in placed]
+        return GroupCall.rows(task.fn, task.isasync, rows)
+    return GroupCall([_steps(chain) for chain in placed])
