@@ -14,7 +14,7 @@ __all__ = ["all_benchmarks"]
 
 def all_benchmarks() -> list[Benchmark]:
     """Every benchmark, in the order the suite runs them."""
-    from bench import compiler, distributed, imports, lint, memory, processes, threads
+    from bench import compiler, distributed, imports, lint, memory, plan, processes, threads
 
     return [
         *threads.BENCHMARKS,
@@ -24,4 +24,5 @@ def all_benchmarks() -> list[Benchmark]:
         *imports.BENCHMARKS,
         *compiler.BENCHMARKS,
         *lint.BENCHMARKS,
+        *plan.BENCHMARKS,
     ]
