@@ -169,7 +169,7 @@ def test_runs_on_the_critical_path_go_first_on_a_busy_pool() -> None:
     assert sorted(order) == sorted([f"side{i}" for i in range(5)] + [f"chain{i}" for i in range(4)])
 
 
-NESTED = '''
+NESTED = """
 from dataclasses import dataclass
 
 from prefect import flow, task
@@ -214,7 +214,7 @@ def nested_chain() -> list:
     d = fails.submit(c)
     e = after.submit(d)                         # NotReady: the chain stops at the failure
     return [c.result(), d.wait(), e.wait()]
-'''
+"""
 
 
 def test_fused_chain_passes_results_however_nested(tmp_path: Path) -> None:
