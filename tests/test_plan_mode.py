@@ -227,3 +227,15 @@ def test_fused_chain_passes_results_however_nested(tmp_path: Path) -> None:
     assert planned == dynamic
     by_task = {entry[0]: entry for entry in planned.values()}
     assert by_task["boxed"][4] == "40" and by_task["after"][2] == "NotReady"
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_plan_mode_on_ray_records_what_dynamic_execution_records(case: str, ray_session) -> None:
+    """On Ray, as on Dask: groups as one call, other runs placed before their upstreams end."""
+    stem, flow = case.split(":")
+    path = AGREEMENT / f"{stem}.py"
+    plan = _flow_plan(path, flow)
+    target = f"{path}:{flow}"
+    dynamic = _signature(_run(target, "ray", None))
+    planned = _signature(_run(target, "ray", plan))
+    assert planned == dynamic

@@ -144,11 +144,13 @@ def submit_parameters(
 def _schedule_or_defer(
     run: TaskRun, runner: TaskRunner, flow_run: FlowRun, parent: TaskRun | None
 ) -> None:
-    """Plan mode holds what a flow body submits until it needs a result (see planexec)."""
+    """Plan mode holds what a flow body submits until it needs a result (see planexec); on
+    Dask and Ray a run is placed at once, its upstreams' native futures as arguments, so the
+    cluster waits for them instead of the driver (see :func:`dispatch_pipelined`)."""
     deferred = flow_run.deferred
     if deferred is not None and parent is None:
         deferred.append((run, runner))
-    else:
+    elif not (runner.supports_pipelining and pipelinable(run) and dispatch_pipelined(run, runner)):
         schedule(run, runner)
 
 
@@ -412,6 +414,19 @@ def _upstream_missing(run: TaskRun, outcome: Outcome | BaseException) -> bool:
     return any(not upstream.state.is_completed() for upstream in _upstreams_of(run))
 
 
+def pipelinable(run: TaskRun) -> bool:
+    """Whether the run may be placed before its upstreams finish: nothing it needs from the
+    driver first (a cache key of its inputs), no timer that would start too early, and no
+    ``allow_failure`` input, which must see its upstream's final state."""
+    task = run.task
+    return (
+        run.kind in ("submit", "map")
+        and task.timeout_seconds is None
+        and task.cache_key_fn is None
+        and not run.upstreams.allowed
+    )
+
+
 def dispatch_pipelined(run: TaskRun, runner: TaskRunner) -> bool:
     """Place ``run`` now, its unfinished upstreams passed as the runner's native futures.
 
@@ -420,6 +435,9 @@ def dispatch_pipelined(run: TaskRun, runner: TaskRunner) -> bool:
     """
     from flowc.runtime.runners.remote import NotPlacedHere
 
+    for upstream in run.wait_for:  # ordering only: the cluster never sees these
+        if not upstream.is_final():
+            return False
     for upstream in _upstreams_of(run):
         if upstream.is_final() and not upstream.state.is_completed():
             return False

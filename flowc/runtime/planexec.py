@@ -190,21 +190,8 @@ def _place_units(
             _schedule_unit(chains, runner)
             continue
         run = runs[cast(int, unit.chains[0][0])]
-        if not (pipelining and _pipelinable(run) and engine.dispatch_pipelined(run, runner)):
+        if not (pipelining and engine.pipelinable(run) and engine.dispatch_pipelined(run, runner)):
             engine.schedule(run, runner)
-
-
-def _pipelinable(run: TaskRun) -> bool:
-    """Whether the run may be placed before its upstreams finish: nothing it needs from the
-    driver first (a cache key of its inputs), no timer that would start too early, and no
-    ``allow_failure`` input, which must see its upstream's final state."""
-    task = run.task
-    return (
-        run.kind in ("submit", "map")
-        and task.timeout_seconds is None
-        and task.cache_key_fn is None
-        and not run.upstreams.allowed
-    )
 
 
 # --------------------------------------------------------------------------- groups

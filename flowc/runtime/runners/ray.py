@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import ray
 
 from flowc.runtime.calls import Call, Outcome
+from flowc.runtime.groupcall import GroupCall
 from flowc.runtime.runners.base import OnDone, OnStart, TaskRunner
 from flowc.runtime.runners.remote import (
     ClusterUnreachable,
@@ -72,6 +73,8 @@ class RayTaskRunner(TaskRunner):
     """Task calls as Ray tasks; Prefect's arguments (``address``, ``init_kwargs``)."""
 
     in_process = False
+    supports_groups = True
+    supports_pipelining = True
 
     def __init__(self, address: str | None = None, init_kwargs: dict[str, Any] | None = None):
         super().__init__()
@@ -127,10 +130,19 @@ class RayTaskRunner(TaskRunner):
         # The keys go as a list: Ray packs a list as it is, but pickles a tuple (~20 us a call).
         keys = list(upstreams)
         ref = _remote_named(run.task.name).remote(payload, keys, *upstreams.values())
-        self._shipments.placed(run, ref)
+        if not isinstance(call, GroupCall):  # a group's result is not its first run's
+            self._shipments.placed(run, ref)
         self._unsettled.add(ref)
         waiter.watch(ref, functools.partial(self._settle, run, ref, on_done))
         return ref
+
+    @property
+    def worker_count(self) -> int:
+        """The cluster's CPUs (what runs at once), for sizing batches."""
+        try:
+            return max(1, int(ray.cluster_resources().get("CPU", 1)))
+        except Exception:
+            return super().worker_count
 
     def _settle(
         self, run: TaskRun, ref: Any, on_done: OnDone, outcome: Outcome | BaseException
