@@ -74,24 +74,31 @@ def choose_plan(
 def plan_blocker(flow_plan: FlowPlan) -> str | None:
     """Why this flow cannot run from its plan, or None.
 
-    Only a graph break stops it: control flow that decides *which* tasks run on a result.
+    Only a graph break stops it: control flow that decides *which* tasks run on a result
+    (the compiler marks the tasks under such a branch *conditional*).
     A call site whose count is known only at run time (a ``.map`` over a result) runs from
     the plan too — the body computes the count when it takes the result — and its runs add
     to the progress total as they appear.
     """
     for brk in flow_plan.breaks:
         return f"{flow_plan.file}:{brk.line}:{brk.col}: graph break: {brk.reason}"
+    for node in flow_plan.nodes:
+        if node.conditional:
+            return (
+                f"{flow_plan.file}:{node.line}:{node.col}: graph break: whether {node.id} runs "
+                "depends on a task's result"
+            )
     return None
 
 
 def _insist(flow_plan: FlowPlan, origin: str) -> PlanChoice:
     """``--plan on`` or a plan file: a graph break is an error; unknown counts are not."""
-    if flow_plan.breaks:
-        brk = flow_plan.breaks[0]
-        more = f" (and {len(flow_plan.breaks) - 1} more)" if len(flow_plan.breaks) > 1 else ""
+    blocker = plan_blocker(flow_plan)
+    if blocker is not None:
+        where, _, why = blocker.partition(": graph break: ")
         raise PlanError(
-            f"{flow_plan.file}:{brk.line}:{brk.col}: cannot run flow {flow_plan.name!r} from "
-            f"its plan: graph break: {brk.reason}{more}; run it with --plan off"
+            f"{where}: cannot run flow {flow_plan.name!r} from its plan: graph break: {why}; "
+            "run it with --plan off"
         )
     return PlanChoice(flow_plan)
 

@@ -19,7 +19,6 @@ from typing import Any
 import pytest
 
 from flowc.compiler import compile_file
-from flowc.runplan import plan_blocker
 from flowc.runtime import loader
 from flowc.runtime.taskrun import TaskRun
 
@@ -115,7 +114,8 @@ def test_plan_mode_records_what_dynamic_execution_records(case: str, runner: str
     stem, flow = case.split(":")
     path = AGREEMENT / f"{stem}.py"
     plan = _flow_plan(path, flow)
-    assert plan_blocker(plan) is None
+    # Forced, as ``--plan on`` would be, even where a task runs only on a branch over a
+    # result (map_results): holding runs until a result is taken is safe for any flow.
     target = f"{path}:{flow}"
     dynamic = _signature(_run(target, runner, None))
     planned = _signature(_run(target, runner, plan))
