@@ -239,3 +239,15 @@ def test_plan_mode_on_ray_records_what_dynamic_execution_records(case: str, ray_
     dynamic = _signature(_run(target, "ray", None))
     planned = _signature(_run(target, "ray", plan))
     assert planned == dynamic
+
+
+SEED = ROOT.parent / "examples" / "seed"
+
+
+@pytest.mark.parametrize("stem", ["hello_world", "access_results", "raise_on_failure"])
+def test_seed_examples_record_the_same_runs_from_their_plan(stem: str) -> None:
+    path = SEED / f"{stem}.py"
+    plan = compile_file(path, expand=True).flow(None)
+    dynamic = _signature(_run(str(path), "threads", None))
+    planned = _signature(_run(str(path), "threads", plan))
+    assert planned == dynamic
