@@ -28,9 +28,11 @@ fusion saves one round trip per link where a call costs far more than running th
 
 from __future__ import annotations
 
+import collections
 import math
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import networkx as nx
 
@@ -78,44 +80,85 @@ class Unit:
 
 def prioritize(graph: nx.DiGraph) -> nx.DiGraph:
     """Annotate each run with the cost of the longest path from it to the end of the graph."""
-    for node in reversed(list(nx.topological_sort(graph))):
-        after = max((graph.nodes[s]["priority"] for s in graph.successors(node)), default=0.0)
-        graph.nodes[node]["priority"] = graph.nodes[node].get("cost", 1.0) + after
+    attrs, succ, pred = _plain(graph)
+    for node in reversed(_order(succ, pred)):
+        after = max((attrs[s]["priority"] for s in succ[node]), default=0.0)
+        attrs[node]["priority"] = attrs[node].get("cost", 1.0) + after
     return graph
 
 
 def fuse_chains(graph: nx.DiGraph) -> nx.DiGraph:
     """Find maximal chains ``a -> b -> c`` where each link's producer has that one consumer
     and its consumer that one producer, both fusible; record those of two runs or more."""
-    nodes = graph.nodes
+    attrs, succ, pred = _plain(graph)
     chains: list[tuple[Hashable, ...]] = []
 
     def linked(a: Hashable, b: Hashable) -> bool:
         return (
-            nodes[a].get("fusible", False)
-            and nodes[b].get("fusible", False)
-            and graph.out_degree(a) == 1
-            and graph.in_degree(b) == 1
+            attrs[a].get("fusible", False)
+            and attrs[b].get("fusible", False)
+            and len(succ[a]) == 1
+            and len(pred[b]) == 1
         )
 
-    for node in nx.topological_sort(graph):
-        if "chain" in nodes[node] or not nodes[node].get("fusible", False):
+    for node in _order(succ, pred):
+        if "chain" in attrs[node] or not attrs[node].get("fusible", False):
             continue
-        preds = list(graph.predecessors(node))
+        preds = pred[node]
         if len(preds) == 1 and linked(preds[0], node):
             continue  # not a head: the chain is found from its head
         chain = [node]
-        while graph.out_degree(chain[-1]) == 1:
-            (nxt,) = graph.successors(chain[-1])
+        while len(succ[chain[-1]]) == 1:
+            nxt = next(iter(succ[chain[-1]]))
             if not linked(chain[-1], nxt):
                 break
             chain.append(nxt)
         if len(chain) > 1:
             for run in chain:
-                nodes[run]["chain"] = len(chains)
+                attrs[run]["chain"] = len(chains)
             chains.append(tuple(chain))
     graph.graph["chains"] = chains
     return graph
+
+
+Plain = tuple[
+    dict[Hashable, dict[str, Any]],
+    dict[Hashable, dict[Hashable, object]],
+    dict[Hashable, list[Hashable]],
+]
+
+
+def _plain(graph: nx.DiGraph) -> Plain:
+    """The graph's own attribute and successor dicts, and predecessor lists.
+
+    NetworkX's views allocate an object on every lookup, which costs more than the passes'
+    own work on a graph of thousands of runs; these are the same dicts (writes to an
+    attribute dict land in the graph) reached once.
+    """
+    attrs = dict(graph.nodes(data=True))
+    succ = dict(graph.adjacency())
+    pred: dict[Hashable, list[Hashable]] = {node: [] for node in succ}
+    for node, after in succ.items():
+        for target in after:
+            pred[target].append(node)
+    return attrs, succ, pred
+
+
+def _order(succ: dict[Hashable, Any], pred: dict[Hashable, list[Hashable]]) -> list[Hashable]:
+    """A topological order (Kahn's, sources in node order): the passes need one each."""
+    waiting = {node: len(before) for node, before in pred.items()}
+    ready = collections.deque(node for node, count in waiting.items() if count == 0)
+    order: list[Hashable] = []
+    while ready:
+        node = ready.popleft()
+        order.append(node)
+        for after in succ[node]:
+            waiting[after] -= 1
+            if waiting[after] == 0:
+                ready.append(after)
+    if len(order) != len(succ):
+        raise ValueError("the graph has a cycle: its runs have no order")
+    return order
 
 
 def batch_groups(graph: nx.DiGraph, workers: int) -> nx.DiGraph:
@@ -126,14 +169,14 @@ def batch_groups(graph: nx.DiGraph, workers: int) -> nx.DiGraph:
     runs' groups (a ``.map`` whose items are fused with their downstream ``.map`` items
     batches as pairs).
     """
-    nodes = graph.nodes
     chains = graph.graph.get("chains")
     if chains is None:
         chains = fuse_chains(graph).graph["chains"]
+    nodes, _, pred = _plain(graph)
     items: dict[tuple[Hashable, ...], list[tuple[Hashable, ...]]] = {}
     for node in graph:
         attrs = nodes[node]
-        if graph.in_degree(node) or not attrs.get("fusible", False):
+        if pred[node] or not attrs.get("fusible", False):
             continue
         chain = chains[attrs["chain"]] if "chain" in attrs else (node,)
         signature = tuple(nodes[run].get("group") for run in chain)
