@@ -21,7 +21,17 @@ import cloudpickle
 
 from flowc.runtime.calls import Call, Outcome, run_call
 
-__all__ = ["PREVIOUS", "GroupCall", "Step", "count_previous", "fill", "run_group", "run_rows"]
+__all__ = [
+    "PREVIOUS",
+    "GroupCall",
+    "Step",
+    "count_previous",
+    "fill",
+    "make_step",
+    "run_group",
+    "run_rows",
+    "run_step",
+]
 
 _previous: contextvars.ContextVar[Any] = contextvars.ContextVar("flowc_previous_result")
 
@@ -77,73 +87,45 @@ def fill(value: Any, previous: Any) -> Any:
     return value
 
 
-class Step:
-    """One task call of a group: ``fn`` with its arguments.
-
-    ``previous``: how the previous step's result gets in — not at all (None), by
-    :func:`fill` where every marker sits in plain containers (``"fill"``, the common
-    ``g.submit(f)``), or by unpickling the arguments with the result at hand (``"packed"``,
-    for a marker inside the user's own objects).
-    """
-
-    __slots__ = ("fn", "args", "kwargs", "packed", "is_async", "previous")
-
-    def __init__(
-        self,
-        fn: Callable[..., Any],
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        is_async: bool,
-        previous: str | None = None,
-    ) -> None:
-        self.fn = fn
-        self.is_async = is_async
-        self.previous = previous
-        self.packed: bytes | None = None
-        self.args = args
-        self.kwargs = kwargs
-        if previous == "packed":
-            self.packed = cloudpickle.dumps((args, kwargs))
-            self.args, self.kwargs = (), {}
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (
-            _rebuild_step,
-            (self.fn, self.args, self.kwargs, self.packed, self.is_async, self.previous),
-        )
-
-    def run(self, previous: Any) -> Outcome:
-        args, kwargs = self.args, self.kwargs
-        if self.previous == "fill":
-            args, kwargs = fill(args, previous), fill(kwargs, previous)
-        elif self.packed is not None:
-            token = _previous.set(previous)
-            try:
-                args, kwargs = cloudpickle.loads(self.packed)
-            except BaseException as exc:  # an argument that does not unpickle here
-                import time
-
-                now = time.time()
-                return Outcome(False, exc, now, now, f"{type(exc).__name__}: {exc}\n")
-            finally:
-                _previous.reset(token)
-        return run_call(
-            self.fn, args, kwargs, None, keep_traceback_text=True, is_async=self.is_async
-        )
+#: One task call of a group, as a plain tuple (it pickles with no reducer, and a 10,000-step
+#: group unpickles in C): ``(fn, args, kwargs, packed, is_async, previous)``. ``previous``
+#: says how the previous step's result gets in: not at all (None), by :func:`fill` where
+#: every marker sits in plain containers (``"fill"``, the common ``g.submit(f)``), or by
+#: unpickling ``packed`` arguments with the result at hand (``"packed"``, for a marker
+#: inside the user's own objects).
+Step = tuple[
+    Callable[..., Any], tuple[Any, ...], dict[str, Any], "bytes | None", bool, "str | None"
+]
 
 
-def _rebuild_step(
+def make_step(
     fn: Callable[..., Any],
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
-    packed: bytes | None,
     is_async: bool,
-    previous: str | None,
+    previous: str | None = None,
 ) -> Step:
-    step = Step.__new__(Step)
-    step.fn, step.args, step.kwargs, step.packed = fn, args, kwargs, packed
-    step.is_async, step.previous = is_async, previous
-    return step
+    if previous == "packed":
+        return (fn, (), {}, cloudpickle.dumps((args, kwargs)), is_async, previous)
+    return (fn, args, kwargs, None, is_async, previous)
+
+
+def run_step(step: Step, previous: Any) -> Outcome:
+    fn, args, kwargs, packed, is_async, how = step
+    if how == "fill":
+        args, kwargs = fill(args, previous), fill(kwargs, previous)
+    elif packed is not None:
+        token = _previous.set(previous)
+        try:
+            args, kwargs = cloudpickle.loads(packed)
+        except BaseException as exc:  # an argument that does not unpickle here
+            import time
+
+            now = time.time()
+            return Outcome(False, exc, now, now, f"{type(exc).__name__}: {exc}\n")
+        finally:
+            _previous.reset(token)
+    return run_call(fn, args, kwargs, None, keep_traceback_text=True, is_async=is_async)
 
 
 class GroupCall(Call):
@@ -176,7 +158,7 @@ def run_group(chains: Sequence[Sequence[Step]]) -> list[list[Outcome]]:
         outcomes: list[Outcome] = []
         previous: Any = None
         for step in chain:
-            outcome = step.run(previous)
+            outcome = run_step(step, previous)
             outcomes.append(outcome)
             if not outcome.ok:
                 break

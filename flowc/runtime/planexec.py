@@ -40,7 +40,7 @@ import networkx as nx
 from flowc.optimize import Unit, independent_units, optimize, units
 from flowc.runtime import engine, states
 from flowc.runtime.calls import Outcome
-from flowc.runtime.groupcall import PREVIOUS, GroupCall, Step, count_previous
+from flowc.runtime.groupcall import PREVIOUS, GroupCall, Step, count_previous, make_step
 from flowc.runtime.inputs import replace_runs
 from flowc.runtime.nodeids import site_of
 from flowc.runtime.runners.errors import CallNotSent
@@ -248,7 +248,7 @@ def _steps(chain: list[TaskRun]) -> list[Step]:
         if markers:
             found = count_previous(args) + count_previous(kwargs)
             how = "fill" if found == markers else "packed"
-        steps.append(Step(task.fn, args, kwargs, task.isasync, how))
+        steps.append(make_step(task.fn, args, kwargs, task.isasync, how))
         previous = run
     return steps
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import cloudpickle
 
+from flowc.runtime import groupcall  # noqa: F401  # loaded with the worker, not by its first group
 from flowc.runtime.calls import Call, Outcome, run_call
 from flowc.runtime.prefect_alias import prefect_aliases, prefect_aliases_active
 from flowc.runtime.runners.base import OnDone, OnStart, TaskRunner
