@@ -2,9 +2,11 @@
 
 Each example is the Prefect "Task runners" page's code with only the imports changed. First
 the compiler reads each file without running it (`flowc explain`, and `flowc graph` into
-`out/seed/<name>.svg`); then each runs as written: on the default thread runner, except the
-second elevator, which shows the process runner. The elevators really sleep (ten floors,
-three at a time: about 20 seconds each).
+`out/seed/<name>.svg`); then each runs as written — from its compiled plan, since none has a
+graph break — on the default thread runner, except the second elevator, which shows the
+process runner. Each run writes its report, and `flowc graph --run` draws the run's task runs
+coloured by their final states (`out/seed/<name>.run.svg`). The elevators really sleep (ten
+floors, three at a time: about 20 seconds each).
 """
 
 from __future__ import annotations
@@ -40,11 +42,17 @@ def main() -> int:
         failures += flowc("graph", str(SEED / name), "-o", str(drawing)) != 0
         print(f"drawn: {drawing}", flush=True)
     for name in EXAMPLES:
-        command = [sys.executable, "-m", "flowc", "run", str(SEED / name)]
-        print(f"\n$ flowc run examples/seed/{name}", flush=True)
-        failures += subprocess.run(command).returncode != 0
+        report = OUT / f"{Path(name).stem}.run.json"
+        print(f"\n$ flowc run examples/seed/{name} --report {report}", flush=True)
+        failures += flowc("run", str(SEED / name), "--report", str(report)) != 0
+        drawing = OUT / f"{Path(name).stem}.run.svg"
+        failures += (
+            flowc("graph", str(SEED / name), "--expand", "--run", str(report), "-o", str(drawing))
+            != 0
+        )
+        print(f"drawn: {drawing}", flush=True)
     outcome = (
-        "every seed example compiled, drew and ran"
+        "every seed example compiled, drew, ran from its plan and drew its run"
         if not failures
         else f"{failures} step(s) failed"
     )

@@ -365,7 +365,9 @@ class RunOverlay:
     def notes(self) -> list[str]:
         """Lines for the drawing itself: which run is shown, and how runs were placed."""
         report = self.report
-        notes = [f"run {report.flow_run}: {report.state_name}, {len(report.records)} task runs"]
+        count = len(report.records)
+        runs = f"{count} task run" if count == 1 else f"{count:,} task runs"
+        notes = [f"run {report.flow_run}: {report.state_name}, {runs}"]
         if self.by_name:
             notes.append(
                 f"{self.by_name} task run(s) mapped to nodes by task name "
