@@ -94,22 +94,30 @@ def _workload(
 # --------------------------------------------------------------------------- Dask
 
 
-def _dask(kind: str) -> Workload:
+def local_cluster() -> Any:
+    """The benchmarks' shared ``LocalCluster``: 2 single-thread worker processes, loopback;
+    :class:`Skip` when Dask is not installed."""
     try:
         import dask
         import distributed
     except ImportError as exc:
         raise Skip(f"dask[distributed] is not installed ({exc})") from exc
-    from flowc.task_runners import DaskTaskRunner
-
     with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
-        cluster = distributed.LocalCluster(
+        return distributed.LocalCluster(
             n_workers=WORKERS,
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
             dashboard_address="127.0.0.1:0",
         )
+
+
+def _dask(kind: str) -> Workload:
+    import distributed
+
+    from flowc.task_runners import DaskTaskRunner
+
+    cluster = local_cluster()
 
     def raw_fan_out() -> int:
         with distributed.Client(cluster) as client:

@@ -333,23 +333,13 @@ def _p3() -> Workload:
 
 def _dask(kind: str) -> Workload:
     """P4: W1 or W2 on ``DaskTaskRunner`` in plan mode against dynamic mode, one cluster."""
-    try:
-        import dask
-        import distributed
-    except ImportError as exc:
-        raise Skip(f"dask[distributed] is not installed ({exc})") from exc
+    from bench.distributed import local_cluster
+
+    cluster = local_cluster()  # Skip when Dask is not installed
     from flowc import flow, task
     from flowc.task_runners import DaskTaskRunner
 
     quick = _quick()
-    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
-        cluster = distributed.LocalCluster(
-            n_workers=WORKERS,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address="127.0.0.1:0",
-        )
     runner = DaskTaskRunner(cluster=cluster)
     inc_task = task(inc)
 
