@@ -416,14 +416,16 @@ def _upstream_missing(run: TaskRun, outcome: Outcome | BaseException) -> bool:
 
 def pipelinable(run: TaskRun) -> bool:
     """Whether the run may be placed before its upstreams finish: nothing it needs from the
-    driver first (a cache key of its inputs), no timer that would start too early, and no
-    ``allow_failure`` input, which must see its upstream's final state."""
+    driver first (a cache key of its inputs, a checkpoint lookup), no timer that would start
+    too early, and no ``allow_failure`` input, which must see its upstream's final state."""
     task = run.task
+    options = run.flow_run.root.plan if run.flow_run is not None else None
     return (
         run.kind in ("submit", "map")
         and task.timeout_seconds is None
         and task.cache_key_fn is None
         and not run.upstreams.allowed
+        and (options is None or options.checkpoint is None)  # looked up with final inputs
     )
 
 

@@ -150,3 +150,16 @@ def test_checkpoint_directory_of_another_flow_is_refused(tmp_path: Path) -> None
     assert done.returncode == 2
     assert "ckpt" in done.stderr and "'work'" in done.stderr
     assert len(_lines(log)) == before  # nothing ran
+
+
+def test_resume_on_dask_reruns_nothing_that_completed(tmp_path: Path, dask_address: str) -> None:
+    """On Dask too: checkpointed runs are looked up one by one (never placed early)."""
+    (tmp_path / "work.py").write_text(FLOW)
+    first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
+    on_dask = ("--runner", "dask", "--address", dask_address)
+    first = _flowc(*on_dask, "--checkpoint", "ckpt", log=first_log, cwd=tmp_path)
+    assert first.wait(timeout=120) == 0, first.communicate()[1]
+    assert _entries(tmp_path / "ckpt") == TASK_RUNS
+    second = _flowc(*on_dask, "--resume", "ckpt", log=second_log, cwd=tmp_path)
+    assert second.wait(timeout=120) == 0, second.communicate()[1]
+    assert _lines(second_log) == []
