@@ -150,7 +150,14 @@ def _schedule_or_defer(
     deferred = flow_run.deferred
     if deferred is not None and parent is None:
         deferred.append((run, runner))
-    elif not (runner.supports_pipelining and pipelinable(run) and dispatch_pipelined(run, runner)):
+    else:
+        dispatch_submitted(run, runner)
+
+
+def dispatch_submitted(run: TaskRun, runner: TaskRunner) -> None:
+    """A submitted run: placed at once where the cluster can wait for its upstreams (Dask,
+    Ray), else scheduled to be placed once they are final."""
+    if not (runner.supports_pipelining and pipelinable(run) and dispatch_pipelined(run, runner)):
         schedule(run, runner)
 
 

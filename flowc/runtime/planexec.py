@@ -13,11 +13,12 @@ their bound arguments and upstreams.
 That DAG is dispatched (*flushed*) when the body needs a result — ``.result()``, ``.wait()``,
 ``wait``/``as_completed``, a direct task call or a subflow on one of its futures — or
 returns. Then the passes of :mod:`flowc.optimize` run on it: priority by critical path on
-every runner; on runners where a call costs far more than a thread hop (processes, Dask),
-linear chains are fused into one call and large groups of mapped items batched into a few, so
-a 10,000-item ``.map`` costs a few dozen round trips instead of 10,000. On Dask every other
-run is *pipelined*: placed at once, its unfinished upstreams passed as Dask futures, so the
-cluster schedules the whole graph (:func:`flowc.runtime.engine.dispatch_pipelined`).
+every runner; on runners where a call costs far more than a thread hop (processes, Dask,
+Ray), linear chains are fused into one call and large groups of mapped items batched into a
+few, so a 10,000-item ``.map`` costs a few dozen round trips instead of 10,000. On Dask and
+Ray every other run is *pipelined*: placed at once, in dependency order, its unfinished
+upstreams passed as the cluster's own futures, so the cluster schedules the whole graph
+(:func:`flowc.runtime.engine.dispatch_pipelined`).
 A group is one call to :func:`flowc.runtime.groupcall.run_group`; each of its runs still
 gets its own states, times, result and record, as if it had run alone (:func:`_dispatch_unit`).
 
@@ -69,7 +70,7 @@ class PlanOptions:
     checkpoint: CheckpointStore | None = None
     #: reuse the checkpointed results (``--resume``).
     resume: bool = False
-    #: what each flush did, per pass, for ``--verbose`` and tests.
+    #: what each flush did, pass by pass (for tests and anyone inspecting a run).
     applied: list[list[tuple[str, str]]] = field(default_factory=list)
 
 
@@ -108,7 +109,7 @@ def flush(flow_run: FlowRun) -> None:
     for runner, runs in by_runner.values():
         if options is None or not options.optimize or len(runs) == 1:
             for run in runs:
-                engine.schedule(run, runner)
+                engine.dispatch_submitted(run, runner)
             continue
         _dispatch_optimised(runs, runner, options)
 
@@ -190,7 +191,9 @@ def _place_units(
             _schedule_unit(chains, runner)
             continue
         run = runs[cast(int, unit.chains[0][0])]
-        if not (pipelining and engine.pipelinable(run) and engine.dispatch_pipelined(run, runner)):
+        if pipelining:
+            engine.dispatch_submitted(run, runner)
+        else:
             engine.schedule(run, runner)
 
 
