@@ -14,6 +14,13 @@ on another task, a bounded pool cannot deadlock, and the rules are the same on e
 * a timeout is a timer on the engine side: when it fires first, the attempt is settled as
   timed out and the runner is asked to interrupt the call; the late outcome is ignored.
 
+Two runners may do better than wait on the driver. Dask and Ray can take a call whose
+arguments are futures of calls still running there: a run submitted to them is placed at once
+(:func:`dispatch_pipelined`), and if an upstream fails the worker returns
+``UpstreamNotCompleted`` instead of running it, so the engine takes the run back into the
+ordinary rules above. In plan mode (:mod:`flowc.runtime.planexec`) runs the flow body submits
+are held and dispatched together, some of them fused or batched into one call.
+
 Attempts are settled exactly once (``_claim``): the outcome callback and the timeout timer
 race, and whichever claims the attempt first decides it. Finalising a run sets its completion
 signal, whose callbacks dispatch downstream runs; ``_finalize`` drains those in a loop rather
