@@ -71,6 +71,12 @@ class Node(_Model):
         None, description="Why the count (or whether it runs) is only known at run time."
     )
     conditional: bool = Field(False, description="Runs only if a branch on a task result allows.")
+    options: list[str] = Field(
+        default_factory=list,
+        description="Task options given that make the engine watch each attempt of a run "
+        "(retries, timeout_seconds, cache_key_fn, cache_policy): such runs are never fused "
+        "or batched in plan mode.",
+    )
     site: str | None = Field(None, description="Expanded runs: the id of their call site.")
     index: int | None = Field(None, description="Expanded runs: the run's index at its site.")
 

@@ -152,3 +152,43 @@ def test_independent_units_are_what_the_passes_give_without_edges(
     assert [u.chains for u in got] == [u.chains for u in expected]
     assert [name for name, _ in applied] == [name for name, _ in graph.graph["applied"]]
     assert applied[-1] == graph.graph["applied"][-1]
+
+
+WATCHED = """
+from prefect import flow, task
+
+
+@task
+def inc(x):
+    return x + 1
+
+
+@task(retries=2)
+def flaky(x):
+    return x
+
+
+@flow
+def watched():
+    a = inc.submit(0)
+    b = inc.submit(a)
+    c = flaky.submit(b)
+    d = inc.with_options(timeout_seconds=5).submit(c)
+    e = inc.submit(d)
+    return inc.submit(e).result()
+"""
+
+
+def test_runs_with_watched_options_are_recorded_and_never_fused(tmp_path: Path) -> None:
+    from flowc.compiler import compile_file
+    from flowc.compiler.optimized import explain_optimized
+
+    path = tmp_path / "watched.py"
+    path.write_text(WATCHED)
+    plan = compile_file(path, expand=True).flow(None)
+    options = {node.id: node.options for node in plan.nodes}
+    assert options["flaky@19#0"] == ["retries"]
+    assert options["inc@20#0"] == ["timeout_seconds"]
+    assert options["inc@17#0"] == []
+    chains = explain_optimized(plan).chains
+    assert sorted(chains) == [["inc@17#0", "inc@18#0"], ["inc@21#0", "inc@22#0"]]

@@ -86,7 +86,9 @@ def call(interp: Interpreter, node: cst.Call, frame: Frame) -> Value:
         if isinstance(base, (TaskRef, FlowRef)) and method == "with_options":
             names = {a.keyword.value: interp.ev(a.value, frame) for a in node.args if a.keyword}
             name = names.get("name")
-            return with_options(base, {"name": name.value if isinstance(name, Const) else None})
+            given: dict[str, object] = dict.fromkeys(names, ...)
+            given["name"] = name.value if isinstance(name, Const) else None
+            return with_options(base, given)
         if isinstance(base, (TaskRef, FlowRef)) and method == "fn":
             target = base.task.func if isinstance(base, TaskRef) else base.flow.func
             if target is None:

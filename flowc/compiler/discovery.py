@@ -73,10 +73,17 @@ class FuncDef:
         return self.node.asynchronous is not None
 
 
+#: Task options under which the engine watches each attempt of a run on its own, so plan mode
+#: never fuses or batches it: recorded by name on the task's plan nodes.
+WATCHED_OPTIONS = ("retries", "timeout_seconds", "cache_key_fn", "cache_policy")
+
+
 @dataclass(frozen=True, eq=False)
 class TaskDef:
     name: str
     func: FuncDef | None
+    #: which of :data:`WATCHED_OPTIONS` the decorator (or ``with_options``) gives.
+    options: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -375,7 +382,8 @@ class Project:
         func = target.func
         name = options.get("name")
         if kind == "task":
-            return TaskRef(TaskDef(name if isinstance(name, str) else func.name, func))
+            watched = _watched(options)
+            return TaskRef(TaskDef(name if isinstance(name, str) else func.name, func, watched))
         flow = FlowDef(name if isinstance(name, str) else func.name.replace("_", "-"), func)
         return FlowRef(flow)
 
@@ -421,10 +429,17 @@ class Project:
 def with_options(base: Value, options: dict[str, object]) -> Value:
     name = options.get("name")
     if isinstance(base, TaskRef):
-        return TaskRef(TaskDef(name if isinstance(name, str) else base.task.name, base.task.func))
+        task = base.task
+        watched = tuple(o for o in WATCHED_OPTIONS if o in task.options or o in options)
+        return TaskRef(TaskDef(name if isinstance(name, str) else task.name, task.func, watched))
     if isinstance(base, FlowRef):
         return FlowRef(FlowDef(name if isinstance(name, str) else base.flow.name, base.flow.func))
     return UNKNOWN
+
+
+def _watched(options: dict[str, object]) -> tuple[str, ...]:
+    """The watched options given (any value: ``retries=0`` counts, being safe)."""
+    return tuple(option for option in WATCHED_OPTIONS if option in options)
 
 
 def _keyword_strings(node: cst.Call) -> dict[str, object]:

@@ -61,6 +61,7 @@ def build_plan(interp: Interpreter, plan: FlowPlan, expand: bool) -> FlowPlan:
             line=site.line,
             col=site.col,
             conditional=site.conditional,
+            options=list(site.options),
         )
         if site.key in expanded:
             nodes.extend(

@@ -1,11 +1,11 @@
 """``flowc explain --optimized``: what plan mode's passes would do with a flow's task runs.
 
 The passes (:mod:`flowc.optimize`) run here on the *expanded* plan — one node per task run —
-exactly as the plan executor runs them on the runs a flush holds. Two things only the run
-can know are assumed: every task may be fused or batched (the executor leaves out, at run
-time, tasks with retries, a timeout or a cache key function, and runs with ``allow_failure``
-inputs), and the runner is one where a call is expensive (processes; threads get the
-priority pass only). Subflow records are never fused: a subflow runs in the flow's process.
+exactly as the plan executor runs them on the runs a flush holds. A task whose decorator (or
+``with_options``) gives retries, a timeout or a cache key is left out of fusion and batching,
+as at run time; what only the run can know is assumed: no ``allow_failure`` inputs, and a
+runner where a call is expensive (processes, Dask, Ray; threads get the priority pass only).
+Subflow records are never fused: a subflow runs in the flow's process.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def _run_graph(flow_plan: FlowPlan) -> nx.DiGraph:
         if node.count != 1:
             continue
         site = node.site or node.id
-        fusible = node.kind in ("submit", "map")
+        fusible = node.kind in ("submit", "map") and not node.options
         graph.add_node(node.id, cost=1.0, fusible=fusible, group=site if fusible else None)
         graph.nodes[node.id]["site"] = site
     for edge in flow_plan.edges:

@@ -62,6 +62,8 @@ class Site:
     conditional: bool = False
     #: its results are never linked by identity (None, a bool, a small int): no value edges
     untracked: bool = False
+    #: task options under which each attempt is watched (retries, a timeout, a cache key)
+    options: tuple[str, ...] = ()
 
 
 @dataclass(eq=False)

@@ -55,6 +55,7 @@ def task_call(
     name = task.task.name
     site = interp.site(name, name, "submit" if kind == "submit" else kind, node, frame)
     site.untracked = task.task.func is not None and _untracked(task.task.func)
+    site.options = task.task.options
     line, col = interp.pos(node, frame)
     bodies: list[tuple[list[Value], dict[str, Value]]] = [(args, kwargs)]
     if kind == "map":
