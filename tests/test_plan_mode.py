@@ -251,3 +251,19 @@ def test_seed_examples_record_the_same_runs_from_their_plan(stem: str) -> None:
     dynamic = _signature(_run(str(path), "threads", None))
     planned = _signature(_run(str(path), "threads", plan))
     assert planned == dynamic
+
+
+def test_a_dynamic_flow_run_does_not_load_the_optimizer() -> None:
+    """Asking "plan mode?" must not import NetworkX into every flow run."""
+    import subprocess
+
+    code = (
+        "import sys, flowc\n"
+        "@flowc.task\ndef t(x): return x\n"
+        "@flowc.flow\ndef f(): return t.submit(1).result()\n"
+        "assert f() == 1\n"
+        "print(sorted(m for m in ('networkx', 'flowc.optimize') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -76,7 +76,7 @@ class FlowRun:
             self.node_counters: dict[str, Any] = {}
             code = getattr(getattr(flow, "fn", None), "__code__", None)
             self.source_file: str | None = code.co_filename if code is not None else None
-            from flowc.runtime.planexec import active_plan
+            from flowc.runtime.planmode import active_plan
 
             #: how this run executes in plan mode (None: dynamically), for the whole tree.
             self.plan = active_plan()

@@ -587,7 +587,7 @@ def _load_and_run(request: RunRequest, runs: RunCapture) -> RunOutcome:
 @contextlib.contextmanager
 def _run_options(request: RunRequest, flow: Flow[Any]) -> Iterator[None]:
     """Plan mode and checkpoints, for the run ``flowc run`` starts (not runs at import)."""
-    from flowc.runtime.planexec import PlanOptions, plan_mode
+    from flowc.runtime.planmode import PlanOptions, plan_mode
 
     flow_plan = request.plan
     if flow_plan is not None and flow.name != flow_plan.name:

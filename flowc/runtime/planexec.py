@@ -29,11 +29,7 @@ other threads are never held.
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 import networkx as nx
@@ -44,11 +40,10 @@ from flowc.runtime.calls import Outcome
 from flowc.runtime.groupcall import PREVIOUS, GroupCall, Step, count_previous, make_step
 from flowc.runtime.inputs import replace_runs
 from flowc.runtime.nodeids import site_of
+from flowc.runtime.planmode import PlanOptions, active_plan, plan_mode
 from flowc.runtime.runners.errors import CallNotSent
 
 if TYPE_CHECKING:
-    from flowc.plan import FlowPlan
-    from flowc.runtime.checkpoint import CheckpointStore
     from flowc.runtime.flowrun import FlowRun
     from flowc.runtime.runners.base import TaskRunner
     from flowc.runtime.taskrun import TaskRun
@@ -56,43 +51,7 @@ if TYPE_CHECKING:
 __all__ = ["PlanOptions", "active_plan", "flush", "plan_mode", "run_graph"]
 
 
-@dataclass
-class PlanOptions:
-    """How a flow run executes in plan mode (one object for the whole tree of flow runs)."""
-
-    #: the compiled, expanded plan of the flow being run: its totals drive the progress view.
-    flow_plan: FlowPlan | None = None
-    #: hold submitted runs until a flush (plan mode); False: dispatch at once, as dynamically.
-    defer: bool = True
-    #: run the optimizer passes (off: plan mode dispatches exactly as submitted).
-    optimize: bool = True
-    #: where completed results are kept (``--checkpoint``/``--resume``), if anywhere.
-    checkpoint: CheckpointStore | None = None
-    #: reuse the checkpointed results (``--resume``).
-    resume: bool = False
-    #: what each flush did, pass by pass (for tests and anyone inspecting a run).
-    applied: list[list[tuple[str, str]]] = field(default_factory=list)
-
-
-_active: contextvars.ContextVar[PlanOptions | None] = contextvars.ContextVar(
-    "flowc_plan_mode", default=None
-)
 _flush_lock = threading.Lock()
-
-
-@contextlib.contextmanager
-def plan_mode(options: PlanOptions | None = None) -> Iterator[PlanOptions]:
-    """Flow runs started inside this block run in plan mode."""
-    options = options if options is not None else PlanOptions()
-    token = _active.set(options)
-    try:
-        yield options
-    finally:
-        _active.reset(token)
-
-
-def active_plan() -> PlanOptions | None:
-    return _active.get()
 
 
 def flush(flow_run: FlowRun) -> None:

@@ -109,7 +109,7 @@ class ThreadPoolTaskRunner(TaskRunner):
         return type(self)(max_workers=self.max_workers)
 
     def _start(self) -> None:
-        from flowc.runtime.planexec import active_plan
+        from flowc.runtime.planmode import active_plan
 
         self._limit = self.max_workers or min(32, (os.cpu_count() or 1) + 4)
         plan = active_plan()

@@ -1,0 +1,58 @@
+"""Whether flow runs execute in plan mode, and with what: a context variable and its options.
+
+Kept apart from :mod:`flowc.runtime.planexec` (which imports NetworkX for the optimizer) so
+that every flow run can ask "plan mode?" without paying that import: a dynamic run never
+loads it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flowc.plan import FlowPlan
+    from flowc.runtime.checkpoint import CheckpointStore
+
+__all__ = ["PlanOptions", "active_plan", "plan_mode"]
+
+
+@dataclass
+class PlanOptions:
+    """How a flow run executes in plan mode (one object for the whole tree of flow runs)."""
+
+    #: the compiled, expanded plan of the flow being run: its totals drive the progress view.
+    flow_plan: FlowPlan | None = None
+    #: hold submitted runs until a flush (plan mode); False: dispatch at once, as dynamically.
+    defer: bool = True
+    #: run the optimizer passes (off: plan mode dispatches exactly as submitted).
+    optimize: bool = True
+    #: where completed results are kept (``--checkpoint``/``--resume``), if anywhere.
+    checkpoint: CheckpointStore | None = None
+    #: reuse the checkpointed results (``--resume``).
+    resume: bool = False
+    #: what each flush did, pass by pass (for tests and anyone inspecting a run).
+    applied: list[list[tuple[str, str]]] = field(default_factory=list)
+
+
+_active: contextvars.ContextVar[PlanOptions | None] = contextvars.ContextVar(
+    "flowc_plan_mode", default=None
+)
+
+
+@contextlib.contextmanager
+def plan_mode(options: PlanOptions | None = None) -> Iterator[PlanOptions]:
+    """Flow runs started inside this block run in plan mode."""
+    options = options if options is not None else PlanOptions()
+    token = _active.set(options)
+    try:
+        yield options
+    finally:
+        _active.reset(token)
+
+
+def active_plan() -> PlanOptions | None:
+    return _active.get()
