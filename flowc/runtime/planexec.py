@@ -244,17 +244,17 @@ def _back_to_scheduling(runs: list[TaskRun], runner: TaskRunner) -> None:
 def _dispatch_unit(chains: list[list[TaskRun]], runner: TaskRunner) -> None:
     """Place the group as one call; then settle each run from its own outcome."""
     placed: list[list[TaskRun]] = []
+    for chain in chains:
+        if _blocked_from_outside(chain):
+            _back_to_scheduling(chain, runner)  # NotReady, one by one
+        else:
+            placed.append(chain)
+    if not placed:
+        return
     try:
-        for chain in chains:
-            if _blocked_from_outside(chain):
-                _back_to_scheduling(chain, runner)
-            else:
-                placed.append(chain)
         call = _group_call(placed)
     except BaseException:  # building a step failed (an argument that will not pickle)
-        _back_to_scheduling([run for chain in chains for run in chain], runner)
-        return
-    if not placed:
+        _back_to_scheduling([run for chain in placed for run in chain], runner)
         return
     attempts = [[engine._Attempt(run, runner, {}, None, 1) for run in chain] for chain in placed]
     members = [run for chain in placed for run in chain]
