@@ -40,6 +40,8 @@ from typing import Any
 
 import cloudpickle
 
+from flowc.runtime.calls import RemoteTraceback
+
 __all__ = ["WorkerDied", "WorkerPool"]
 
 _TERMINATE_GRACE = 0.5  # seconds from SIGTERM to SIGKILL for the worker of a killed call
@@ -69,17 +71,6 @@ def _describe(exitcode: int | None) -> str:
     except ValueError:
         name = str(-exitcode)
     return f"exit code {exitcode}, signal {name}"
-
-
-class _RemoteTraceback(Exception):
-    """Set as ``__cause__`` of a re-raised worker exception so its original traceback shows."""
-
-    def __init__(self, tb: str) -> None:
-        super().__init__(tb)
-        self.tb = tb
-
-    def __str__(self) -> str:
-        return f'\n"""\n{self.tb}"""'
 
 
 # --- worker process side ------------------------------------------------------------------
@@ -142,7 +133,7 @@ def _unpack_exception(data: bytes, tb: str) -> BaseException:
         exc = RuntimeError(f"worker exception could not be unpickled ({err!r}); traceback:\n{tb}")
     if not isinstance(exc, BaseException):
         exc = RuntimeError(f"worker sent a non-exception {exc!r}; traceback:\n{tb}")
-    exc.__cause__ = _RemoteTraceback(tb)
+    exc.__cause__ = RemoteTraceback(tb)
     return exc
 
 
