@@ -32,8 +32,8 @@ logger = logging.getLogger("flowc.runtime")
 
 #: Where a worker sends a unit's events: the hub's address, its key, and the unit's token.
 Channel = tuple[tuple[str, int], bytes, int]
-#: What a unit's handler receives: ``(sequence number, event)``.
-Handler = Callable[[int, tuple[Any, ...]], None]
+#: What a unit's handler receives: ``((execution, sequence number), event)``.
+Handler = Callable[[tuple[int, int], tuple[Any, ...]], None]
 
 
 class EventHub:
@@ -107,7 +107,7 @@ _connections: dict[tuple[str, int], Connection | None] = {}  # None: not reachab
 _send_lock = threading.Lock()
 
 
-def send(channel: Channel | None, sequence: int, event: tuple[Any, ...]) -> None:
+def send(channel: Channel | None, sequence: tuple[int, int], event: tuple[Any, ...]) -> None:
     """Send one event of a unit to its driver, best effort: never raises, never blocks long.
 
     A driver that cannot be reached is not tried again by this process; the unit's outcome

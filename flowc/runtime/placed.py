@@ -53,6 +53,9 @@ class PlacedRun:
         "applied",
         "nested",
         "lock",
+        "reruns",
+        "execution",
+        "executions",
     )
 
     def __init__(
@@ -74,6 +77,11 @@ class PlacedRun:
         #: task runs the worker made under this one, by id (hex).
         self.nested: dict[str, TaskRun] = {}
         self.lock = threading.Lock()
+        #: executions of this unit the cluster started again after their worker died.
+        self.reruns = 0
+        #: the worker-side execution whose events are being applied, and all seen so far.
+        self.execution: int | None = None
+        self.executions: set[int] = set()
 
     def place(self) -> None:
         run = self.run
@@ -97,17 +105,30 @@ class PlacedRun:
 
     # ----------------------------------------------------------------- events
 
-    def on_event(self, sequence: int, event: tuple[Any, ...]) -> None:
+    def on_event(self, sequence: tuple[int, int], event: tuple[Any, ...]) -> None:
         with self.lock:
-            if sequence != self.applied + 1:
-                return  # already applied, or one before it is missing: the result has all
-            self.applied = sequence
-            if event[0] == "state":
-                self._state(*event[1:])
-            elif event[0] == "created":
-                self._created(*event[1:])
-            elif event[0] == "log":
-                _log(*event[1:])
+            self._apply(sequence, event)
+
+    def _apply(self, sequence: tuple[int, int], event: tuple[Any, ...]) -> None:
+        execution, number = sequence
+        if execution != self.execution:
+            if execution in self.executions:
+                return  # news of an execution that was lost, arriving late
+            if self.execution is not None:
+                # The unit began again: the cluster ran it anew after its worker died
+                # (Dask does, up to its allowed failures). The lost attempt counts.
+                self.reruns += 1
+            self.executions.add(execution)
+            self.execution, self.applied = execution, 0
+        if number != self.applied + 1:
+            return  # already applied, or one before it is missing: the result has all
+        self.applied = number
+        if event[0] == "state":
+            self._state(*event[1:])
+        elif event[0] == "created":
+            self._created(*event[1:])
+        elif event[0] == "log":
+            _log(*event[1:])
 
     def _state(
         self, run_id: str, type_: str, name: str, message: str | None, ts: float, run_count: int
@@ -116,7 +137,7 @@ class PlacedRun:
         run = self.run if run_id == self.run.id.hex else self.nested.get(run_id)
         if run is None or run.is_final():
             return
-        run.run_count = run_count
+        run.run_count = run_count + (self.reruns if run is self.run else 0)
         if kind is StateType.RUNNING and run.start is None:
             run.start = ts
         if run is self.run:
@@ -187,22 +208,19 @@ class PlacedRun:
         run = self.run
         with self.lock:
             for sequence, event in result.events:
-                if sequence == self.applied + 1:
-                    self.applied = sequence
-                    if event[0] == "state":
-                        self._state(*event[1:])
-                    elif event[0] == "created":
-                        self._created(*event[1:])
-                    elif event[0] == "log":
-                        _log(*event[1:])
+                self._apply(sequence, event)
         self._end_nested("its parent task run ended first")
-        run.run_count = result.run_count
+        run.run_count = result.run_count + self.reruns
+        message = result.message
+        if self.reruns:
+            lost = f"{self.reruns} attempt(s) lost with their worker; the cluster ran it again"
+            message = f"{message} ({lost})" if message else lost
         if result.start is not None:
             run.start = result.start
         data = result.data
         if isinstance(data, BaseException) and result.traceback and data.__cause__ is None:
             data.__cause__ = RemoteTraceback(result.traceback, run.task.fn)
-        state = State(result.type, result.name, result.message, data, timestamp=result.end)
+        state = State(result.type, result.name, message, data, timestamp=result.end)
         if state.is_completed():
             if self.cache_key is not None and run.flow_run is not None:
                 run.flow_run.root.cache_store(self.cache_key, data, run.task.cache_expiration)

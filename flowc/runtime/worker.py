@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
 import time
 import traceback
@@ -116,7 +117,7 @@ class UnitResult:
         run_count: int,
         start: float | None,
         end: float | None,
-        events: list[tuple[int, tuple[Any, ...]]],
+        events: list[tuple[tuple[int, int], tuple[Any, ...]]],
     ) -> None:
         self.type = type
         self.name = name
@@ -171,7 +172,10 @@ class WorkerFlowRun(FlowRun):
         self.deferred = None
         self.observer = self
         self._channel = unit.channel
-        self._events: list[tuple[int, tuple[Any, ...]]] = []
+        #: tells this execution of the unit from another the cluster may start after a
+        #: worker died: events are numbered within an execution.
+        self._execution = int.from_bytes(os.urandom(8), "little")
+        self._events: list[tuple[tuple[int, int], tuple[Any, ...]]] = []
         self._events_lock = threading.Lock()
         self._nested: TaskRunner | None = None
         self._nested_lock = threading.Lock()
@@ -191,7 +195,7 @@ class WorkerFlowRun(FlowRun):
 
     def emit(self, event: tuple[Any, ...]) -> None:
         with self._events_lock:
-            sequence = len(self._events) + 1
+            sequence = (self._execution, len(self._events) + 1)
             self._events.append((sequence, event))
             events.send(self._channel, sequence, event)
 
@@ -224,7 +228,7 @@ class WorkerFlowRun(FlowRun):
             )
         )
 
-    def finish(self) -> list[tuple[int, tuple[Any, ...]]]:
+    def finish(self) -> list[tuple[tuple[int, int], tuple[Any, ...]]]:
         """Wait for the runs made here, stop their pool; every event sent, in order."""
         with contextlib.suppress(BaseException):
             self.wait_for_task_runs()
@@ -295,7 +299,7 @@ def _forward_logs() -> None:
 
 
 def _result_of(
-    run: TaskRun, state: State, recorded: list[tuple[int, tuple[Any, ...]]]
+    run: TaskRun, state: State, recorded: list[tuple[tuple[int, int], tuple[Any, ...]]]
 ) -> UnitResult:
     data, text = state.data, None
     if isinstance(data, BaseException):
