@@ -7,8 +7,10 @@ nested runs begin and end, so that progress, timings and the run report stay exa
 
 The way back is one loopback socket per driver process (:class:`EventHub`), made with
 ``multiprocessing.connection`` so that a worker proves it knows the hub's random key before
-it is heard. Each worker process keeps one connection to it (:func:`send`) and writes small
-tuples; the hub's reader threads hand each to the handler registered for its unit.
+it is heard. Each worker process keeps one connection to it and a sender thread that writes
+each unit's news in batches (:class:`Outbox`), a moment late: most task runs end sooner, and
+then their news travels only with their result. The hub's reader threads hand each event to
+the handler registered for its unit.
 
 Live events are news, not the record: a worker also returns every event of a unit with its
 outcome, and the driver applies those it has not yet seen (by sequence number) before it
@@ -22,11 +24,12 @@ import contextlib
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from multiprocessing.connection import Client, Connection, Listener
 from typing import Any
 
-__all__ = ["Channel", "EventHub", "hub", "send"]
+__all__ = ["LINGER", "Channel", "EventHub", "Outbox", "hub"]
 
 logger = logging.getLogger("flowc.runtime")
 
@@ -72,7 +75,7 @@ class EventHub:
         with connection:
             while True:
                 try:
-                    token, sequence, event = connection.recv()
+                    token, items = connection.recv()
                 except (EOFError, OSError):
                     return
                 except Exception:
@@ -81,11 +84,12 @@ class EventHub:
                 with self._lock:
                     handler = self._handlers.get(token)
                 if handler is None:
-                    continue  # the unit has settled; its outcome carried this event too
-                try:
-                    handler(sequence, event)
-                except Exception:
-                    logger.exception("flowc could not apply an event from a worker")
+                    continue  # the unit has settled; its outcome carried these events too
+                for sequence, event in items:
+                    try:
+                        handler(sequence, event)
+                    except Exception:
+                        logger.exception("flowc could not apply an event from a worker")
 
 
 _hub: EventHub | None = None
@@ -103,32 +107,86 @@ def hub() -> EventHub:
 
 # --------------------------------------------------------------------------- worker side
 
+#: How long a worker holds news before sending it. A run that ends sooner reports with its
+#: result alone, so a trivial task costs no live traffic; a longer one is seen starting
+#: within this much of it.
+LINGER = 0.05
+
+
+class Outbox:
+    """One unit's events on their way to the driver: sent by this process's sender thread
+    after :data:`LINGER`, unless the unit has ended by then (its result carries them)."""
+
+    __slots__ = ("channel", "pending", "closed")
+
+    def __init__(self, channel: Channel) -> None:
+        self.channel = channel
+        self.pending: list[tuple[tuple[int, int], tuple[Any, ...]]] = []
+        self.closed = False
+
+    def put(self, sequence: tuple[int, int], event: tuple[Any, ...]) -> None:
+        with _sender_lock:
+            if self.closed:
+                return
+            if not self.pending:
+                _waiting.append(self)
+                _start_sender()
+            self.pending.append((sequence, event))
+            _sender_wake.notify()
+
+    def close(self) -> None:
+        """The unit has ended: what is still held goes back with its result instead."""
+        with _sender_lock:
+            self.closed = True
+            self.pending = []
+
+
+_sender_lock = threading.Lock()
+_sender_wake = threading.Condition(_sender_lock)
+_waiting: list[Outbox] = []
+_sender: threading.Thread | None = None
+
+
+def _start_sender() -> None:
+    global _sender
+    if _sender is None or not _sender.is_alive():
+        _sender = threading.Thread(target=_send_forever, name="flowc-events-out", daemon=True)
+        _sender.start()
+
+
+def _send_forever() -> None:
+    while True:
+        with _sender_lock:
+            while not _waiting:
+                _sender_wake.wait()
+        time.sleep(LINGER)
+        with _sender_lock:
+            batch = [(box.channel, box.pending) for box in _waiting if box.pending]
+            for box in _waiting:
+                box.pending = []
+            _waiting.clear()
+        for channel, items in batch:
+            _send(channel, items)
+
+
 _connections: dict[tuple[str, int], Connection | None] = {}  # None: not reachable
-_send_lock = threading.Lock()
 
 
-def send(channel: Channel | None, sequence: tuple[int, int], event: tuple[Any, ...]) -> None:
-    """Send one event of a unit to its driver, best effort: never raises, never blocks long.
-
-    A driver that cannot be reached is not tried again by this process; the unit's outcome
-    carries the event anyway.
-    """
-    if channel is None:
-        return
+def _send(channel: Channel, items: list[tuple[tuple[int, int], tuple[Any, ...]]]) -> None:
+    """Best effort: a driver that cannot be reached is not tried again by this process."""
     address, key, token = channel
-    with _send_lock:
-        if address in _connections:
-            connection = _connections[address]
-        else:
-            connection = _connections[address] = _connect(address, key)
-        if connection is None:
-            return
-        try:
-            connection.send((token, sequence, event))
-        except Exception:
-            with contextlib.suppress(Exception):
-                connection.close()
-            _connections[address] = None
+    if address in _connections:
+        connection = _connections[address]
+    else:
+        connection = _connections[address] = _connect(address, key)
+    if connection is None:
+        return
+    try:
+        connection.send((token, items))
+    except Exception:
+        with contextlib.suppress(Exception):
+            connection.close()
+        _connections[address] = None
 
 
 def _connect(address: tuple[str, int], key: bytes) -> Connection | None:

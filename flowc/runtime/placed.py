@@ -19,6 +19,7 @@ import functools
 import logging
 import threading
 import time
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from flowc.runtime import engine, events, states
@@ -86,8 +87,13 @@ class PlacedRun:
     def place(self) -> None:
         run = self.run
         self.channel = events.hub().register(self.on_event)
+        try:
+            blob = _task_blob(run.task)
+        except BaseException as exc:
+            self.on_done(exc)
+            return
         unit = Unit(
-            run.task,
+            blob,
             run.kind,
             self.resolved,
             run.id,
@@ -312,6 +318,28 @@ def _flow_info(flow_run: FlowRun | None) -> tuple[Any, ...]:
         info = (flow_run.id, flow_run.name, flow_run.run_name, parameters, log_prints)
         flow_run.worker_info = info
     return info
+
+
+_blobs: weakref.WeakKeyDictionary[Task[Any], bytes] = weakref.WeakKeyDictionary()
+
+
+def _task_blob(task: Task[Any]) -> bytes:
+    """The task pickled, once per task object: a map of 10,000 items sends the same bytes."""
+    blob = _blobs.get(task)
+    if blob is None:
+        import cloudpickle
+
+        from flowc.runtime.runners.errors import CallNotSent
+
+        try:
+            blob = cloudpickle.dumps(task)
+        except Exception as exc:
+            raise CallNotSent(
+                f"task {task.name!r} cannot be sent to a worker: its function or options cannot "
+                f"be pickled ({exc}); define it at module level, or run it on the thread runner"
+            ) from exc
+        _blobs[task] = blob
+    return blob
 
 
 @functools.lru_cache(maxsize=1024)

@@ -52,7 +52,7 @@ class Unit:
     """One task run as the driver sends it: the task, its resolved inputs, who it is."""
 
     __slots__ = (
-        "task",
+        "task_blob",
         "kind",
         "parameters",
         "run_id",
@@ -65,7 +65,7 @@ class Unit:
 
     def __init__(
         self,
-        task: Task[Any],
+        task_blob: bytes,
         kind: str,
         parameters: dict[str, Any],
         run_id: uuid.UUID,
@@ -75,7 +75,8 @@ class Unit:
         flow: tuple[uuid.UUID, str, str, dict[str, Any], bool | None],
         channel: events.Channel | None,
     ) -> None:
-        self.task = task
+        #: the task, pickled once per flow run by the driver and unpickled once per worker.
+        self.task_blob = task_blob
         self.kind = kind
         self.parameters = parameters
         self.run_id = run_id
@@ -89,6 +90,25 @@ class Unit:
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (Unit, tuple(getattr(self, name) for name in Unit.__slots__))
+
+    @property
+    def task(self) -> Task[Any]:
+        return task_from(self.task_blob)
+
+
+_tasks: dict[bytes, Any] = {}
+_TASKS_KEPT = 256
+
+
+def task_from(blob: bytes) -> Task[Any]:
+    """The task pickled in ``blob``: unpickled once per worker process, not once per run."""
+    task = _tasks.get(blob)
+    if task is None:
+        task = cloudpickle.loads(blob)
+        if len(_tasks) >= _TASKS_KEPT:
+            _tasks.clear()
+        _tasks[blob] = task
+    return task  # type: ignore[no-any-return]
 
 
 class UnitResult:
@@ -171,7 +191,7 @@ class WorkerFlowRun(FlowRun):
         self.plan = None
         self.deferred = None
         self.observer = self
-        self._channel = unit.channel
+        self._outbox = events.Outbox(unit.channel) if unit.channel is not None else None
         #: tells this execution of the unit from another the cluster may start after a
         #: worker died: events are numbered within an execution.
         self._execution = int.from_bytes(os.urandom(8), "little")
@@ -197,7 +217,8 @@ class WorkerFlowRun(FlowRun):
         with self._events_lock:
             sequence = (self._execution, len(self._events) + 1)
             self._events.append((sequence, event))
-            events.send(self._channel, sequence, event)
+            if self._outbox is not None:
+                self._outbox.put(sequence, event)
 
     def created(self, run: TaskRun) -> None:
         parent = run.parent
@@ -237,6 +258,8 @@ class WorkerFlowRun(FlowRun):
         if nested is not None:
             nested.__exit__(None, None, None)
         with self._events_lock:
+            if self._outbox is not None:
+                self._outbox.close()
             return list(self._events)
 
 
@@ -249,12 +272,13 @@ def run_unit(unit: Unit) -> UnitResult:
     from flowc.runtime.runners.inline import InlineRunner
 
     flow_run = WorkerFlowRun(unit)
+    task = unit.task
     _forward_logs()
-    if unit.task.log_prints or flow_run.flow.log_prints:
+    if task.log_prints or flow_run.flow.log_prints:
         from flowc.runtime.prints import install_print_logging
 
         install_print_logging()  # the task arrived unpickled, not built by its decorator
-    run = TaskRun(unit.task, unit.kind, flow_run, unit.parameters, Upstreams(), [], None)
+    run = TaskRun(task, unit.kind, flow_run, unit.parameters, Upstreams(), [], None)
     run._id = unit.run_id
     run._name = unit.run_name
     run.node = unit.node

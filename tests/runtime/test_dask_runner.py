@@ -358,13 +358,15 @@ def kills_its_worker_once(marker):
     if not os.path.exists(marker):
         with open(marker, "w") as handle:
             handle.write("died")
+        time.sleep(2)  # long enough for the worker to have told the driver it started
         os._exit(1)
     return "again"
 
 
 def test_a_run_dask_ran_again_after_its_worker_died_counts_the_lost_attempt(dask_address, tmp_path):
     """Dask re-runs a task whose worker died (allowed failures); its side effects happened
-    twice, so the run says so: two attempts, and why."""
+    twice, so the run says so: two attempts, and why. (A worker that dies before it has
+    told the driver that the run started — within ``events.LINGER`` — goes unnoticed.)"""
     marker = str(tmp_path / "marker")
     state, records = run_on(
         DaskTaskRunner(address=dask_address), lambda: kills_its_worker_once.submit(marker).result()

@@ -65,8 +65,7 @@ def _parts(call: Call) -> list[tuple[str, Any]]:
     parameter name, its task, then anything else."""
     unit = call.args[0] if len(call.args) == 1 and isinstance(call.args[0], Unit) else None
     if unit is not None:
-        parts = [(f"argument {name!r}", value) for name, value in unit.parameters.items()]
-        return [*parts, ("its function", unit.task.fn), ("its task", unit.task)]
+        return [(f"argument {name!r}", value) for name, value in unit.parameters.items()]
     parts = [("its function", call.fn)]
     parts += [(f"positional argument {i}", value) for i, value in enumerate(call.args)]
     return parts + [(f"argument {name!r}", value) for name, value in call.kwargs.items()]
