@@ -13,7 +13,7 @@ on another task, a bounded pool cannot deadlock, and the rules are the same on e
   ``Outcome`` decides Completed, a retry (after ``AwaitingRetry``), ``Failed``/``TimedOut`` or
   ``Crashed``;
 * a timeout is a timer on the engine side: when it fires first, the attempt is settled as
-  timed out and the runner is asked to interrupt the call; the late outcome is ignored.
+  timed out and its placement is cancelled (its thread asked to stop); the late outcome is ignored.
 
 Runners of other processes (processes, Dask, Ray) take the whole task run instead
 (:mod:`flowc.runtime.placed`): the worker runs this same engine on it (:mod:`flowc.runtime.
@@ -57,7 +57,7 @@ from flowc.runtime.timers import call_later
 
 if TYPE_CHECKING:
     from flowc.runtime.flowrun import FlowRun
-    from flowc.runtime.runners.base import TaskRunner
+    from flowc.runtime.runners.base import Placement, TaskRunner
     from flowc.runtime.tasks import Task
 
 __all__ = ["call_task", "create_run", "schedule", "submit_parameters", "submit_task"]
@@ -340,19 +340,21 @@ class _Attempt:
         self.resolved = resolved
         self.cache_key = cache_key
         self.number = number
-        self.handle: Any = None
+        self.handle: Placement | None = None
         self.timer: Any = None
 
     def place(self) -> None:
         task = self.run.task
         args, kwargs = task.call_arguments(self.resolved)
-        call = Call(task.fn, args, kwargs, task.timeout_seconds, task.isasync)
+        call = Call(task.fn, args, kwargs, task.timeout_seconds, task.isasync, self.on_start)
         if task.timeout_seconds is not None:
             self.timer = call_later(task.timeout_seconds, self.on_timeout)
         try:
-            self.handle = self.runner.place(self.run, call, self.on_start, self.on_done)
+            self.handle = self.runner.place(self.run, call)
         except BaseException as exc:  # e.g. an argument that cannot be pickled
             self.on_done(exc)
+            return
+        self.handle.add_done_callback(self.on_done)
 
     def on_start(self) -> None:
         run = self.run
@@ -380,7 +382,7 @@ class _Attempt:
         exc = TaskRunTimeoutError(f"Task run exceeded timeout of {seconds} second(s)")
         self.runner.note_abandoned()
         if self.handle is not None:
-            self.runner.interrupt(self.handle, exc)
+            self.handle.cancel()
         _settle_failure(self, exc, timed_out=True)
 
     def on_done(self, outcome: Outcome | BaseException) -> None:

@@ -105,9 +105,11 @@ class PlacedRun:
         )
         call = Call(run_unit, (unit,), {}, None, False)
         try:
-            self.runner.place(run, call, _nothing, self.on_done)
+            placement = self.runner.place(run, call)
         except BaseException as exc:  # e.g. an argument that cannot be pickled
             self.on_done(exc)
+            return
+        placement.add_done_callback(self.on_done)
 
     # ----------------------------------------------------------------- events
 
@@ -295,10 +297,6 @@ def _log(name: str, level: int, text: str, created: float, fields: dict[str, Any
             }
         )
         logger.handle(record)
-
-
-def _nothing() -> None:
-    """A placed run's states come from its worker, not from the moment it is placed."""
 
 
 def _flow_info(flow_run: FlowRun | None) -> tuple[Any, ...]:

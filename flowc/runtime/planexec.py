@@ -280,10 +280,13 @@ def _dispatch_unit(chains: list[list[TaskRun]], runner: TaskRunner) -> None:
                 attempt.on_done(own)
             _back_to_scheduling([a.run for a in chain[len(outcomes) :]], runner)
 
+    call.on_start = on_start
     try:
-        runner.place(members[0], call, on_start, on_done)
+        placement = runner.place(members[0], call)
     except BaseException as exc:
         on_done(exc)
+        return
+    placement.add_done_callback(on_done)
 
 
 def _group_call(placed: list[list[TaskRun]]) -> GroupCall:

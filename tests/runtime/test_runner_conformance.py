@@ -213,7 +213,7 @@ def test_duplicate_is_fresh_unstarted_copy_with_same_configuration(make_runner):
 def test_placing_on_an_unstarted_runner_raises(make_runner):
     runner = make_runner()
     with pytest.raises(RuntimeError, match="must be started"):
-        runner.place(None, None, lambda: None, lambda outcome: None)
+        runner.place(None, None)
 
 
 def test_runner_names_match_prefect(make_runner, runner_kind):

@@ -194,6 +194,9 @@ class DaskTaskRunner(ClusterRunner):
         except Exception:
             return super().worker_count
 
+    def _cancel(self, native: Any) -> None:
+        native.cancel()
+
     def __repr__(self) -> str:
         names = ("cluster", "address", "cluster_class", "cluster_kwargs", "adapt_kwargs")
         given = {name: getattr(self, name) for name in (*names, "client_kwargs")}

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from flowc.runtime import groupcall  # noqa: F401  # loaded with the worker, not by its first group
 from flowc.runtime.calls import Call
 from flowc.runtime.runners import wire
-from flowc.runtime.runners.base import OnDone, OnStart, TaskRunner
+from flowc.runtime.runners.base import Placement, TaskRunner
 from flowc.runtime.runners.worker_pool import WorkerPool
 
 if TYPE_CHECKING:
@@ -51,18 +51,32 @@ class ProcessPoolTaskRunner(TaskRunner):
         if pool is not None:
             pool.shutdown(wait=True, cancel_pending=abandon_running, kill_running=abandon_running)
 
-    def _place(
-        self, run: TaskRun, call: Call, on_start: OnStart, on_done: OnDone
-    ) -> concurrent.futures.Future[bytes]:
-        assert self._pool is not None
+    def _place(self, run: TaskRun, call: Call) -> Placement:
+        pool = self._pool
+        assert pool is not None
         payload = wire.pack(run, call)
-        on_start()
-        future = self._pool.submit(payload)
-        future.add_done_callback(lambda done: on_done(_outcome_of(done)))
-        return future
+        call.started()
+        future = pool.submit(payload)
+        placement = _PoolPlacement(pool, future)
+        future.add_done_callback(lambda done: placement.set_outcome(_outcome_of(done)))
+        return placement
 
     def __repr__(self) -> str:
         return f"ProcessPoolTaskRunner(max_workers={self.max_workers})"
+
+
+class _PoolPlacement(Placement):
+    """A call in the pool: cancelling it drops it from the queue, or kills its worker."""
+
+    __slots__ = ("_pool", "_future")
+
+    def __init__(self, pool: WorkerPool, future: concurrent.futures.Future[bytes]) -> None:
+        super().__init__()
+        self._pool = pool
+        self._future = future
+
+    def cancel(self) -> bool:
+        return self._pool.kill(self._future, concurrent.futures.CancelledError())
 
 
 def _outcome_of(done: concurrent.futures.Future[bytes]) -> wire.Outcome | BaseException:

@@ -135,6 +135,10 @@ class RayTaskRunner(ClusterRunner):
         except Exception:
             return super().worker_count
 
+    def _cancel(self, native: Any) -> None:
+        """Kills the worker running the call (Ray starts another when one is needed)."""
+        ray.cancel(native, force=True)
+
     def __repr__(self) -> str:
         return f"RayTaskRunner(address={self.address!r}, init_kwargs={self.init_kwargs!r})"
 

@@ -41,7 +41,7 @@ from flowc.runtime.calls import Call, Outcome, UpstreamNotCompleted
 from flowc.runtime.groupcall import GroupCall
 from flowc.runtime.inputs import replace_runs
 from flowc.runtime.runners import wire
-from flowc.runtime.runners.base import OnDone, OnStart, TaskRunner
+from flowc.runtime.runners.base import Placement, TaskRunner
 from flowc.runtime.states import StateType
 from flowc.runtime.worker import UnitResult
 
@@ -262,22 +262,41 @@ class ClusterRunner(TaskRunner):
     def _watch(self, native: Any, deliver: Deliver) -> None:
         """Call ``deliver`` with the outcome of ``native`` once it is done, on our thread."""
 
-    def _place(self, run: TaskRun, call: Call, on_start: OnStart, on_done: OnDone) -> Any:
+    @abc.abstractmethod
+    def _cancel(self, native: Any) -> None:
+        """Ask the cluster to stop the call of ``native`` (best effort)."""
+
+    def _place(self, run: TaskRun, call: Call) -> Placement:
         payload = wire.pack(run, call)
         upstreams = self._shipments.inputs_of(run)
-        on_start()
+        call.started()
         native = self._submit(run, payload, upstreams)
         if not isinstance(call, GroupCall):  # a group's result is not its first run's
             self._shipments.placed(run, native)
-        self._watch(native, functools.partial(self._settle, run, on_done))
-        return native
+        placement = _ClusterPlacement(self, native)
+        self._watch(native, functools.partial(self._settle, run, placement))
+        return placement
 
-    def _settle(self, run: TaskRun, on_done: OnDone, outcome: Outcome | BaseException) -> None:
-        on_done(outcome)
+    def _settle(self, run: TaskRun, placement: Placement, outcome: Outcome | BaseException) -> None:
+        placement.set_outcome(outcome)
         self._shipments.settled(run)
 
     def resolve_inputs(self, run: TaskRun) -> dict[str, Any]:
         return self._shipments.resolve_inputs(run)
+
+
+class _ClusterPlacement(Placement):
+    __slots__ = ("_runner", "_native")
+
+    def __init__(self, runner: ClusterRunner, native: Any) -> None:
+        super().__init__()
+        self._runner = runner
+        self._native = native
+
+    def cancel(self) -> bool:
+        with contextlib.suppress(Exception):
+            self._runner._cancel(self._native)
+        return not self.done()
 
 
 # --------------------------------------------------------------------------- worker side
