@@ -42,7 +42,10 @@ class Placed(Placement):
     __slots__ = ("run", "call", "thread", "cancelled", "on_interrupt")
 
     def __init__(self, run: TaskRun, call: Call) -> None:
-        super().__init__()
+        # Placement's fields, set here: one call less on the hottest path of the thread runner.
+        self._settled = False
+        self._outcome = None
+        self._callbacks = None
         self.run = run
         self.call = call
         self.thread: int | None = None

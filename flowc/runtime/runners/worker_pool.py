@@ -326,9 +326,16 @@ class WorkerPool:
                 while self._wake_r.poll():
                     self._wake_r.recv_bytes()
                 self._wake_pending = False
+        answers: list[tuple[Future[bytes], bytes | BaseException]] = []
         for conn, worker in conns.items():
             if conn in ready:
-                self._receive(worker)
+                self._receive(worker, answers)
+        if answers:
+            # Idle workers get their next call before the answers are handed over: settling
+            # runs the caller's callbacks, and a worker should not wait on them.
+            self._dispatch()
+        for future, outcome in answers:
+            _settle(future, outcome)
         for sentinel, worker in sentinels.items():
             if sentinel in ready:
                 self._reap(worker)
@@ -393,8 +400,11 @@ class WorkerPool:
                     next_due = w.kill_at if next_due is None else min(next_due, w.kill_at)
         return None if next_due is None else max(0.0, next_due - now)
 
-    def _receive(self, worker: _Worker) -> None:
-        """Read one answer and settle its call, unless the call was killed meanwhile."""
+    def _receive(
+        self, worker: _Worker, answers: list[tuple[Future[bytes], bytes | BaseException]]
+    ) -> None:
+        """Read one answer and add its call's outcome to ``answers``, unless the call was
+        killed meanwhile (``kill`` settled it)."""
         try:
             call_id, ok, body = worker.conn.recv()
         except (EOFError, OSError):
@@ -405,13 +415,16 @@ class WorkerPool:
             if call is None or call.call_id != call_id:
                 return  # kill() took the call and settled its future
             worker.call = None
-        _settle(call.future, body if ok else _unpack_exception(*body))
+        answers.append((call.future, body if ok else _unpack_exception(*body)))
 
     def _reap(self, worker: _Worker) -> None:
         """``worker`` exited: take an answer it sent before dying (the answer wins), join it,
         and fail the call it still held."""
+        answers: list[tuple[Future[bytes], bytes | BaseException]] = []
         while not worker.conn_eof and worker.conn.poll():
-            self._receive(worker)
+            self._receive(worker, answers)
+        for future, outcome in answers:
+            _settle(future, outcome)
         worker.process.join()
         with self._lock:
             self._workers.remove(worker)
