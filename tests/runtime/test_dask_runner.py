@@ -353,6 +353,36 @@ def test_flowc_run_on_its_own_dask_cluster_stops_on_ctrl_c_leaving_no_process(tm
             process.wait()
 
 
+def test_ctrl_c_while_the_cluster_starts_says_one_line_and_leaves_no_process(tmp_path):
+    """Ctrl-C reaches every process of the terminal's group, workers still starting too."""
+    (tmp_path / "flows.py").write_text(FLOW)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flowc", "run", "flows.py:slow", "-q", "--runner", "dask"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        family = {process.pid}
+        deadline = time.monotonic() + 120
+        while len(family) < 3 and process.poll() is None and time.monotonic() < deadline:
+            family |= {p.pid for p in psutil.Process(process.pid).children(True)}
+            time.sleep(0.01)  # until the cluster's worker processes are being started
+        os.killpg(process.pid, signal.SIGINT)
+        output, _ = process.communicate(timeout=120)
+        assert process.returncode == 130, output
+        lines = [line for line in output.splitlines() if line.strip()]
+        assert "Traceback" not in output and len(lines) == 1, output
+        assert lines[0].startswith("interrupted (Ctrl-C)")
+        assert wait_until_gone(family, seconds=60) == set()
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
 @task
 def kills_its_worker_once(marker):
     if not os.path.exists(marker):

@@ -12,6 +12,7 @@ import contextlib
 import os
 import signal
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import dask
@@ -79,10 +80,18 @@ def start_cluster(cluster_class: Any, cluster_kwargs: dict[str, Any]) -> Any:
             kwargs.setdefault("host", "127.0.0.1")
         else:
             kwargs.setdefault("worker_dashboard_address", "127.0.0.1:0")
-    with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}):
+    before = set(_live_clusters())
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}),
+        _children_ignore_ctrl_c(),
+    ):
         try:
             return cls(**kwargs)
-        except Exception as exc:
+        except BaseException as exc:
+            _abandon(set(_live_clusters()) - before)
+            if not isinstance(exc, Exception):
+                raise  # Ctrl-C while starting: nothing is left of the cluster
+
             hint = ""
             if kwargs.get("processes", True):
                 hint = (
@@ -92,6 +101,46 @@ def start_cluster(cluster_class: Any, cluster_kwargs: dict[str, Any]) -> Any:
                 )
             name = getattr(cls, "__name__", repr(cls))
             raise RuntimeError(f"could not start a Dask {name}: {exc}{hint}") from exc
+
+
+@contextlib.contextmanager
+def _children_ignore_ctrl_c() -> Iterator[None]:
+    """Start the cluster's threads, and so its processes, with SIGINT blocked.
+
+    Ctrl-C in a terminal reaches every process of its group. Worker processes still starting
+    would each print a KeyboardInterrupt traceback; the driver alone handles Ctrl-C, and
+    stops the cluster it started (killing its workers) itself.
+    """
+    block = getattr(signal, "pthread_sigmask", None)
+    if block is None:
+        yield
+        return
+    previous = block(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        block(signal.SIG_SETMASK, previous)
+
+
+def _live_clusters() -> list[Any]:
+    """Every cluster object distributed knows in this process (it closes them at exit)."""
+    from distributed.deploy.spec import SpecCluster
+
+    return list(getattr(SpecCluster, "_instances", ()))
+
+
+def _abandon(clusters: set[Any]) -> None:
+    """Kill what a start that did not finish left behind, and tell distributed not to close
+    it again at exit (its exit hook would print a traceback per half-made cluster)."""
+    from distributed.deploy.spec import SpecCluster
+
+    instances = getattr(SpecCluster, "_instances", None)
+    for cluster in clusters:
+        kill_worker_processes(cluster)
+        with contextlib.suppress(BaseException):
+            cluster.close(timeout=1)
+        if instances is not None:
+            instances.discard(cluster)
 
 
 def kill_worker_processes(cluster: Any) -> None:
