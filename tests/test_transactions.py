@@ -329,3 +329,18 @@ def test_serializable_transactions_serialise_processes(tmp_path, home):
     outputs = sorted(proc.communicate(timeout=300)[0].strip() for proc in procs)
     assert outputs == ["skipped", "skipped", "worked"]
     assert log.read_text() == "worked\n"
+
+
+def test_a_subflow_inside_a_transaction_does_not_commit_it_early():
+    @flow
+    def child():
+        return 1
+
+    @flow
+    def parent():
+        with transaction() as txn:
+            child()
+            during = txn.state
+        return during, txn.state
+
+    assert parent() == (TransactionState.ACTIVE, TransactionState.COMMITTED)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from flowc.runtime import states
 from flowc.runtime.states import State, StateType
+from flowc.transactions import get_transaction
 
 if TYPE_CHECKING:
     from flowc.runtime.taskrun import TaskRun
@@ -48,6 +49,16 @@ class _NotSet:
 NOT_SET: Any = _NotSet()
 #: a run finished from ``--resume``: its checkpoint entry is not written again.
 _RESUMED: Any = object()
+
+
+class _Own:
+    """A run's own transaction, begun by :func:`lookup` (``run.transaction`` holds the
+    enclosing one until then): only that one is committed or rolled back for the run."""
+
+    __slots__ = ("txn",)
+
+    def __init__(self, txn: Transaction) -> None:
+        self.txn = txn
 
 
 # --------------------------------------------------------------------------- task options
@@ -127,8 +138,6 @@ def wanted(run: TaskRun) -> bool:
 
 def capture(run: TaskRun) -> None:
     """Remember the transaction the run was created in (called where the task was called)."""
-    from flowc.transactions import get_transaction
-
     run.transaction = get_transaction()
 
 
@@ -166,7 +175,7 @@ def lookup(run: TaskRun, inputs: dict[str, Any]) -> State | None:
     task = run.task
     persist = _persists(run)
     key = _key(run, inputs) if persist or task.result_storage_key is not None else None
-    parent = run.transaction
+    parent = run.transaction if not isinstance(run.transaction, _Own) else None
     policy = task.cache_policy
     isolation = getattr(policy, "isolation_level", None)
     store = _store(run, parent) if key is not None else None
@@ -195,7 +204,7 @@ def lookup(run: TaskRun, inputs: dict[str, Any]) -> State | None:
             run.transaction = None
             run.run_count = 1  # Prefect counts the run that found the record
             return states.Cached(data=value)
-    run.transaction = txn
+    run.transaction = _Own(txn)
     return None
 
 
@@ -203,9 +212,10 @@ def settle(run: TaskRun, state: State) -> None:
     """Checkpoint a completed run's result, then commit its transaction (or hand it to the
     enclosing one); roll back for a run that failed. Never raises into the engine."""
     try:
-        txn = run.transaction
-        if txn is _RESUMED:
+        own = run.transaction
+        if own is _RESUMED:
             return
+        txn = own.txn if isinstance(own, _Own) else None
         if state.is_completed():
             if run.checkpoint_key is not None:
                 _checkpoint(run, state.data)
