@@ -111,8 +111,8 @@ def _persists(run: TaskRun) -> bool:
     if task.persist_result is not None:
         return bool(task.persist_result)
     flow_run = run.flow_run
-    while flow_run is not None:
-        chosen = flow_run.flow.prefect_options.get("persist_result")
+    while flow_run is not None:  # a worker's stand-in flow run has no options
+        chosen = getattr(flow_run.flow, "prefect_options", {}).get("persist_result")
         if chosen is not None:
             return bool(chosen)
         flow_run = flow_run.parent
@@ -304,7 +304,7 @@ def _store(run: TaskRun, parent: Any) -> Any:
     storage = task.result_storage
     flow_run = run.flow_run
     while storage is None and flow_run is not None:
-        storage = flow_run.flow.prefect_options.get("result_storage")
+        storage = getattr(flow_run.flow, "prefect_options", {}).get("result_storage")
         flow_run = flow_run.parent
     lock_manager = getattr(policy, "lock_manager", None)
     if lock_manager is None and parent is not None and parent.store is not None:

@@ -9,17 +9,21 @@ on another task, a bounded pool cannot deadlock, and the rules are the same on e
 
 * an upstream that did not complete (and is not wrapped in ``allow_failure``) makes the run
   ``NotReady`` without placing it — and its own downstreams ``NotReady`` in turn;
-* each placement is one *attempt*; its ``Outcome`` decides Completed, a retry (after
-  ``AwaitingRetry``), ``Failed``/``TimedOut`` or ``Crashed``;
+* on a runner of this process (threads, a direct call) each placement is one *attempt*; its
+  ``Outcome`` decides Completed, a retry (after ``AwaitingRetry``), ``Failed``/``TimedOut`` or
+  ``Crashed``;
 * a timeout is a timer on the engine side: when it fires first, the attempt is settled as
   timed out and the runner is asked to interrupt the call; the late outcome is ignored.
 
-Two runners may do better than wait on the driver. Dask and Ray can take a call whose
-arguments are futures of calls still running there: a run submitted to them is placed at once
-(:func:`dispatch_pipelined`), and if an upstream fails the worker returns
-``UpstreamNotCompleted`` instead of running it, so the engine takes the run back into the
-ordinary rules above. In plan mode (:mod:`flowc.runtime.planexec`) runs the flow body submits
-are held and dispatched together, some of them fused or batched into one call.
+Runners of other processes (processes, Dask, Ray) take the whole task run instead
+(:mod:`flowc.runtime.placed`): the worker runs this same engine on it (:mod:`flowc.runtime.
+worker`), attempts, retries, timeouts and hooks included, and tells the driver each state as
+it happens. Dask and Ray can also take a run whose arguments are futures of runs still running
+there: a run submitted to them is placed at once (:func:`dispatch_pipelined`), and if an
+upstream fails the worker returns ``UpstreamNotCompleted`` instead of running it, so the
+engine takes the run back into the ordinary rules above. In plan mode
+(:mod:`flowc.runtime.planexec`) runs the flow body submits are held and dispatched together,
+some of them fused or batched into one call.
 
 Attempts are settled exactly once (``_claim``): the outcome callback and the timeout timer
 race, and whichever claims the attempt first decides it. Finalising a run sets its completion
@@ -112,6 +116,9 @@ def create_run(
     caching.capture(run)
     assign_node_id(run, flow_run)
     flow_run.add(run)
+    observer = flow_run.root.observer
+    if observer is not None:
+        observer.created(run)
     return run
 
 
@@ -241,16 +248,25 @@ def _first_blocking_upstream(run: TaskRun) -> TaskRun | None:
 
 
 def _attempt(run: TaskRun, runner: TaskRunner, resolved: dict[str, Any]) -> None:
+    if not runner.in_process:
+        from flowc.runtime.placed import PlacedRun
+
+        PlacedRun(run, runner, resolved).place()
+        return
     run.run_count += 1
     _Attempt(run, runner, resolved, run.run_count).place()
 
 
-class _Attempt:
-    """One placement of a run's call; settled once, by its outcome or by its timeout.
+def run_placed(run: TaskRun, runner: TaskRunner) -> None:
+    """Worker side: run a task run the driver placed here, its inputs final and resolved,
+    its cache and checkpoint already consulted (see flowc.runtime.worker)."""
+    _attempt(run, runner, run.parameters)
 
-    A *pipelined* attempt (plan mode on Dask and Ray) was placed while upstreams still ran;
-    when one of them did not complete, the attempt does not count and the run goes back to
-    ordinary scheduling, which makes it NotReady or runs it once a retried upstream completes.
+
+class _Attempt:
+    """One attempt of a run on a runner of this process (threads, a direct call, a worker's
+    own engine); settled once, by its outcome or by its timeout. Runners of other processes
+    take the whole run instead (:class:`flowc.runtime.placed.PlacedRun`).
     """
 
     __slots__ = (
@@ -260,7 +276,6 @@ class _Attempt:
         "number",
         "handle",
         "timer",
-        "pipelined",
     )
 
     def __init__(
@@ -276,7 +291,6 @@ class _Attempt:
         self.number = number
         self.handle: Any = None
         self.timer: Any = None
-        self.pipelined = False
 
     def place(self) -> None:
         task = self.run.task
@@ -324,20 +338,14 @@ class _Attempt:
         if self.timer is not None:
             self.timer.cancel()
         run = self.run
-        if self.pipelined and _upstream_missing(run, outcome):
-            run.run_count -= 1
-            run.start = None
-            _set_state(run, states.Pending())
-            schedule(run, self.runner)
-            return
         if not isinstance(outcome, Outcome):
             if isinstance(outcome, concurrent.futures.CancelledError):
                 _finalize(run, states.Cancelled("The task run was cancelled before it started."))
             else:
                 _settle_infrastructure_error(run, outcome)
             return
-        if run.start is None or (self.number == 1 and not self.runner.in_process):
-            run.start = outcome.start  # when the call began on its worker, not when placed
+        if run.start is None:
+            run.start = outcome.start
         if outcome.ok:
             _finalize(run, states.Completed(data=outcome.value), outcome.end)
             return
@@ -373,13 +381,12 @@ def _upstream_missing(run: TaskRun, outcome: Outcome | BaseException) -> bool:
 
 def pipelinable(run: TaskRun) -> bool:
     """Whether the run may be placed before its upstreams finish: nothing it needs from the
-    driver first (a cache key of its inputs, a checkpoint lookup), no timer that would start
-    too early, and no ``allow_failure`` input, which must see its upstream's final state."""
-    task = run.task
+    driver first (a cache key of its inputs, a checkpoint lookup), and no ``allow_failure``
+    input, which must see its upstream's final state. (A timeout's clock starts in the
+    worker, with the attempt.)"""
     options = run.flow_run.root.plan if run.flow_run is not None else None
     return (
         run.kind in ("submit", "map")
-        and task.timeout_seconds is None
         and not caching.wanted(run)
         and not run.upstreams.allowed
         and (options is None or options.checkpoint is None)  # looked up with final inputs
@@ -404,10 +411,9 @@ def dispatch_pipelined(run: TaskRun, runner: TaskRunner) -> bool:
         resolved = runner.resolve_inputs(run)
     except NotPlacedHere:
         return False
-    run.run_count += 1
-    attempt = _Attempt(run, runner, resolved, run.run_count)
-    attempt.pipelined = True
-    attempt.place()
+    from flowc.runtime.placed import PlacedRun
+
+    PlacedRun(run, runner, resolved, pipelined=True).place()
     return True
 
 
@@ -482,11 +488,15 @@ def _describe(exc: BaseException) -> str:
 def _set_state(run: TaskRun, state: State) -> None:
     state._run = run
     run.state = state
+    flow_run = run.flow_run
+    if flow_run is not None and flow_run.root.observer is not None:
+        flow_run.root.observer.state_set(run, state)
 
 
-def _finalize(run: TaskRun, state: State, end: float | None = None) -> None:
+def _finalize(run: TaskRun, state: State, end: float | None = None, hooks: bool = True) -> None:
     """Make ``state`` the run's final state, call hooks, then release its waiters.
 
+    ``hooks`` is False where they already ran: in the worker that ran the whole task run.
     Releasing a run may dispatch — and so finalise — downstream runs from inside the
     completion callbacks; those are queued and drained here instead of recursing.
     """
@@ -497,9 +507,9 @@ def _finalize(run: TaskRun, state: State, end: float | None = None) -> None:
     caching.settle(run, state)  # stored (or rolled back) before anything downstream starts
     if state.data is not None and state.is_final() and run.flow_run is not None:
         run.flow_run.links.link(state.data, run)
-    if state.is_completed():
+    if hooks and state.is_completed():
         _call_hooks(run, run.task.on_completion)
-    elif state.is_failed():
+    elif hooks and state.is_failed():
         _call_hooks(run, run.task.on_failure)
     queue: collections.deque[TaskRun] | None = getattr(_local, "queue", None)
     if queue is not None:

@@ -40,6 +40,12 @@ class UnresolvedFuturesWarning(UserWarning):
 class FlowRun:
     """One run of a flow: its parameters, runner, task runs and state."""
 
+    #: told of each task run created and each state set in this tree of flow runs; only a
+    #: worker's stand-in for the driver's flow run has one (see flowc.runtime.worker).
+    observer: Any = None
+    #: what a worker is told of this flow run, made on first use (see flowc.runtime.placed).
+    worker_info: tuple[Any, ...] | None = None
+
     def __init__(
         self,
         flow: Flow[Any],

@@ -50,6 +50,7 @@ from flowc.runtime.prefect_alias import (
     prefect_aliases_active,
 )
 from flowc.runtime.report import RunCapture, build_report, capture
+from flowc.runtime.runners import registry
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -209,58 +210,16 @@ def prepare_run(
 # --------------------------------------------------------------------------- runners
 
 
-def _threads(workers: int | None) -> TaskRunner:
-    from flowc.runtime.runners.threads import ThreadPoolTaskRunner
-
-    return ThreadPoolTaskRunner(max_workers=workers)
-
-
-def _processes(workers: int | None) -> TaskRunner:
-    from flowc.task_runners import ProcessPoolTaskRunner
-
-    return ProcessPoolTaskRunner(max_workers=workers)
-
-
-def _dask(workers: int | None, address: str | None = None) -> TaskRunner:
-    from flowc.task_runners import DaskTaskRunner
-
-    if address is not None:
-        _no_workers_with_address(workers)
-        return DaskTaskRunner(address=address)  # type: ignore[no-any-return]
-    return DaskTaskRunner(cluster_kwargs={"n_workers": workers} if workers else None)  # type: ignore[no-any-return]
-
-
-def _ray(workers: int | None, address: str | None = None) -> TaskRunner:
-    from flowc.task_runners import RayTaskRunner
-
-    if address is not None:
-        _no_workers_with_address(workers)
-    return RayTaskRunner(address, init_kwargs={"num_cpus": workers} if workers else None)  # type: ignore[no-any-return]
-
-
-def _no_workers_with_address(workers: int | None) -> None:
-    if workers is not None:
-        raise ValueError("--workers sizes a cluster flowc starts; drop it with --address")
-
-
-#: The runners that take ``--address`` (a running scheduler or head node).
-_ADDRESSED = ("dask", "ray")
-
-
-#: ``--runner NAME`` → a factory taking ``--workers``. Adding a runner is one entry here.
-RUNNERS: dict[str, Callable[[int | None], TaskRunner]] = {
-    "threads": _threads,
-    "processes": _processes,
-    "dask": _dask,
-    "ray": _ray,
-}
+#: ``--runner NAME`` choices, in the order help lists them (see runners/registry.py).
+RUNNERS = registry.RUNNERS
 
 
 def make_runner(
     name: str | None, workers: int | None, address: str | None = None
 ) -> TaskRunner | None:
     """The runner ``--runner``/``--workers``/``--address`` ask for; ``None`` keeps each flow's."""
-    if address is not None and (name is None or name.lower() not in _ADDRESSED):
+    entry = registry.RUNNERS.get(name.lower()) if name is not None else None
+    if address is not None and (entry is None or not entry.addressed):
         raise FlowcUsageError("--address needs --runner dask or --runner ray")
     if name is None:
         if workers is not None:
@@ -269,11 +228,10 @@ def make_runner(
                 "without --runner each flow uses its own task runner"
             )
         return None
-    factory = RUNNERS.get(name.lower())
-    if factory is None:
+    if name.lower() not in registry.RUNNERS:
         raise FlowcUsageError(f"unknown runner {name!r}: choose one of {', '.join(RUNNERS)}")
     try:
-        return factory(workers) if address is None else factory(workers, address)  # type: ignore[call-arg]
+        return registry.build(name.lower(), workers, address)
     except (ImportError, ValueError, TypeError) as exc:
         raise FlowcUsageError(f"--runner {name}: {exc}") from None
 

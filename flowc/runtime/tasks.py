@@ -177,11 +177,21 @@ class Task(Generic[R]):
     # ----------------------------------------------------------------- options
 
     def retry_delay_for(self, attempt: int) -> float:
-        """Seconds to wait before retry number ``attempt`` (1-based); the last entry repeats."""
+        """Seconds to wait before retry number ``attempt`` (1-based); the last entry repeats.
+
+        With ``retry_jitter_factor``, the delay is drawn at random around that value, as
+        Prefect draws it, so that many runs failing together do not retry in lockstep.
+        """
         delays = self.retry_delay_seconds
         if not delays:
             return 0.0
-        return float(delays[min(attempt, len(delays)) - 1])
+        delay = float(delays[min(attempt, len(delays)) - 1])
+        jitter = self.prefect_options.get("retry_jitter_factor")
+        if jitter is not None and delay > 0:
+            from flowc.runtime.jitter import jittered
+
+            return jittered(delay, float(jitter))
+        return delay
 
     def on_commit(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """Decorator: ``fn(transaction)`` runs when this task's result is committed."""

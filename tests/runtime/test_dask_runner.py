@@ -351,3 +351,27 @@ def test_flowc_run_on_its_own_dask_cluster_stops_on_ctrl_c_leaving_no_process(tm
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+@task
+def kills_its_worker_once(marker):
+    if not os.path.exists(marker):
+        with open(marker, "w") as handle:
+            handle.write("died")
+        time.sleep(2)  # long enough for the worker to have told the driver it started
+        os._exit(1)
+    return "again"
+
+
+def test_a_run_dask_ran_again_after_its_worker_died_counts_the_lost_attempt(dask_address, tmp_path):
+    """Dask re-runs a task whose worker died (allowed failures); its side effects happened
+    twice, so the run says so: two attempts, and why. (A worker that dies before it has
+    told the driver that the run started — within ``events.LINGER`` — goes unnoticed.)"""
+    marker = str(tmp_path / "marker")
+    state, records = run_on(
+        DaskTaskRunner(address=dask_address), lambda: kills_its_worker_once.submit(marker).result()
+    )
+    assert state.result() == "again"
+    (run,) = records
+    assert run.state.is_completed() and run.run_count == 2
+    assert "lost with their worker" in run.state.message

@@ -21,7 +21,6 @@ import contextlib
 import functools
 import itertools
 import os
-import pickle
 import signal
 import threading
 from collections.abc import Callable
@@ -32,17 +31,16 @@ import distributed
 from dask.utils import parse_timedelta
 from distributed.utils import import_term
 
-from flowc.runtime.calls import Call, Outcome
-from flowc.runtime.groupcall import GroupCall
-from flowc.runtime.runners.base import OnDone, OnStart, TaskRunner
+from flowc.runtime.calls import Outcome
+from flowc.runtime.runners import wire
 from flowc.runtime.runners.remote import (
+    ClusterRunner,
     ClusterUnreachable,
+    Deliver,
     Deliveries,
     Shipments,
     check_reachable,
-    pickle_call,
     run_shipped,
-    unsendable_result,
 )
 
 if TYPE_CHECKING:
@@ -57,12 +55,8 @@ _ABANDON_TIMEOUT = 3.0  # Ctrl-C: close fast, the nannies kill what does not sto
 _SEND_INTERVAL = 0.002  # seconds between the client's batches of messages to the scheduler
 
 
-class DaskTaskRunner(TaskRunner):
-    """Task calls on Dask workers; Prefect's arguments, with ``duplicate()`` keeping ``cluster``."""
-
-    in_process = False
-    supports_groups = True
-    supports_pipelining = True
+class DaskTaskRunner(ClusterRunner):
+    """Task runs on Dask workers; Prefect's arguments, with ``duplicate()`` keeping ``cluster``."""
 
     def __init__(
         self,
@@ -92,7 +86,6 @@ class DaskTaskRunner(TaskRunner):
         self._client: distributed.Client | None = None
         self._own_cluster: Any = None
         self._deliveries: Deliveries | None = None
-        self._shipments = Shipments()
         self._placements = itertools.count()
 
     @property
@@ -175,23 +168,19 @@ class DaskTaskRunner(TaskRunner):
         with contextlib.suppress(Exception):
             cluster.close(timeout=timeout)
 
-    def _place(
-        self, run: TaskRun, call: Call, on_start: OnStart, on_done: OnDone
-    ) -> distributed.Future:
-        client, deliveries = self._client, self._deliveries
-        if client is None or deliveries is None:
+    def _submit(self, run: TaskRun, payload: bytes, upstreams: dict[str, Any]) -> Any:
+        client = self._client
+        if client is None:
             raise RuntimeError("the Dask task runner is shutting down; the call was not sent")
-        payload = pickle_call(run, call)
-        upstreams = self._shipments.inputs_of(run)
-        on_start()
-        # Unique per placement: a pipelined attempt that gave way is placed again with the
-        # same run_count, and Dask would hand back the old future for a key it knows.
+        # Unique per placement: a pipelined run that gave way is placed again, and Dask would
+        # hand back the old future for a key it knows.
         key = f"{run.task.name}-{run.id.hex}-{next(self._placements)}"
-        future = client.submit(run_shipped, payload, upstreams, key=key, pure=False)
-        if not isinstance(call, GroupCall):  # a group's result is not its first run's
-            self._shipments.placed(run, future)
-        deliveries.watch(future, functools.partial(self._settle, run, on_done))
-        return future
+        return client.submit(run_shipped, payload, upstreams, key=key, pure=False)
+
+    def _watch(self, native: Any, deliver: Deliver) -> None:
+        if self._deliveries is None:
+            raise RuntimeError("the Dask task runner is shutting down; the call was not sent")
+        self._deliveries.watch(native, deliver)
 
     @property
     def worker_count(self) -> int:
@@ -204,18 +193,6 @@ class DaskTaskRunner(TaskRunner):
             return max(1, sum(int(w.get("nthreads", 1)) for w in workers))
         except Exception:
             return super().worker_count
-
-    def _settle(self, run: TaskRun, on_done: OnDone, outcome: Outcome | BaseException) -> None:
-        on_done(outcome)
-        self._shipments.settled(run)
-
-    def resolve_inputs(self, run: TaskRun) -> dict[str, Any]:
-        return self._shipments.resolve_inputs(run)
-
-    def interrupt(self, handle: Any, exc: BaseException) -> None:
-        """Cancel the Dask task; the worker frees its slot at the deadline in any case."""
-        with contextlib.suppress(Exception):
-            handle.cancel()
 
     def __repr__(self) -> str:
         names = ("cluster", "address", "cluster_class", "cluster_kwargs", "adapt_kwargs")
@@ -373,10 +350,8 @@ def _result_or_error(future: distributed.Future) -> Any:
 
 
 def _outcome_of(future: distributed.Future, value: Any) -> Outcome | BaseException:
-    if isinstance(value, Outcome):
-        return value
-    if isinstance(value, (TypeError, pickle.PickleError)):
-        return unsendable_result(value)  # the run fails, as on the process runner
+    if isinstance(value, bytes):
+        return wire.outcome_of(value)
     if isinstance(value, BaseException):
         return value
     if future.cancelled():

@@ -25,19 +25,18 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import ray
 
-from flowc.runtime.calls import Call, Outcome
-from flowc.runtime.groupcall import GroupCall
-from flowc.runtime.runners.base import OnDone, OnStart, TaskRunner
+from flowc.runtime.calls import Outcome
+from flowc.runtime.runners import wire
 from flowc.runtime.runners.remote import (
+    ClusterRunner,
     ClusterUnreachable,
+    Deliver,
     Shipments,
     check_reachable,
-    pickle_call,
     run_shipped_positional,
 )
 
@@ -54,9 +53,6 @@ _STOP_TIMEOUT = 3.0
 # before shutdown, what the last tasks printed would be lost.
 _LOG_GRACE = 0.5
 
-Deliver = Callable[["Outcome | BaseException"], None]
-
-
 # Made once per process, not per runner: Ray registers a remote function with the cluster
 # under an id of its own on first use, and every worker then loads it; one per flow run would
 # be exported and loaded again on each run. Ray exports it again itself for a new cluster.
@@ -69,12 +65,8 @@ def _remote_named(task_name: str) -> Any:
     return _REMOTE.options(name=task_name)
 
 
-class RayTaskRunner(TaskRunner):
-    """Task calls as Ray tasks; Prefect's arguments (``address``, ``init_kwargs``)."""
-
-    in_process = False
-    supports_groups = True
-    supports_pipelining = True
+class RayTaskRunner(ClusterRunner):
+    """Task runs as Ray tasks; Prefect's arguments (``address``, ``init_kwargs``)."""
 
     def __init__(self, address: str | None = None, init_kwargs: dict[str, Any] | None = None):
         super().__init__()
@@ -82,7 +74,6 @@ class RayTaskRunner(TaskRunner):
         self.init_kwargs = dict(init_kwargs or {})
         self._owns_ray = False
         self._waiter: _Waiter | None = None
-        self._shipments = Shipments()
         self._unsettled: set[Any] = set()  # refs placed and not yet delivered
 
     @property
@@ -120,21 +111,21 @@ class RayTaskRunner(TaskRunner):
                 time.sleep(_LOG_GRACE)
             ray.shutdown()
 
-    def _place(self, run: TaskRun, call: Call, on_start: OnStart, on_done: OnDone) -> Any:
+    def _submit(self, run: TaskRun, payload: bytes, upstreams: dict[str, Any]) -> Any:
+        # The keys go as a list: Ray packs a list as it is, but pickles a tuple (~20 us a call).
+        return _remote_named(run.task.name).remote(payload, list(upstreams), *upstreams.values())
+
+    def _watch(self, native: Any, deliver: Deliver) -> None:
         waiter = self._waiter
         if waiter is None:
             raise RuntimeError("the Ray task runner is shutting down; the call was not sent")
-        payload = pickle_call(run, call)
-        upstreams = self._shipments.inputs_of(run)
-        on_start()
-        # The keys go as a list: Ray packs a list as it is, but pickles a tuple (~20 us a call).
-        keys = list(upstreams)
-        ref = _remote_named(run.task.name).remote(payload, keys, *upstreams.values())
-        if not isinstance(call, GroupCall):  # a group's result is not its first run's
-            self._shipments.placed(run, ref)
-        self._unsettled.add(ref)
-        waiter.watch(ref, functools.partial(self._settle, run, ref, on_done))
-        return ref
+        self._unsettled.add(native)
+
+        def settled(outcome: Outcome | BaseException) -> None:
+            self._unsettled.discard(native)
+            deliver(outcome)
+
+        waiter.watch(native, settled)
 
     @property
     def worker_count(self) -> int:
@@ -143,21 +134,6 @@ class RayTaskRunner(TaskRunner):
             return max(1, int(ray.cluster_resources().get("CPU", 1)))
         except Exception:
             return super().worker_count
-
-    def _settle(
-        self, run: TaskRun, ref: Any, on_done: OnDone, outcome: Outcome | BaseException
-    ) -> None:
-        self._unsettled.discard(ref)
-        on_done(outcome)
-        self._shipments.settled(run)
-
-    def resolve_inputs(self, run: TaskRun) -> dict[str, Any]:
-        return self._shipments.resolve_inputs(run)
-
-    def interrupt(self, handle: Any, exc: BaseException) -> None:
-        """Kill the worker running the call (Ray starts another when one is needed)."""
-        with contextlib.suppress(Exception):
-            ray.cancel(handle, force=True)
 
     def __repr__(self) -> str:
         return f"RayTaskRunner(address={self.address!r}, init_kwargs={self.init_kwargs!r})"
@@ -308,9 +284,7 @@ def _outcome_of(ref: Any) -> Outcome | BaseException:
 
 
 def _checked(value: Any) -> Outcome | BaseException:
-    if not isinstance(value, Outcome):
-        return RuntimeError(f"a flowc Ray task returned {type(value).__name__}, not an Outcome")
-    return value
+    return wire.outcome_of(value)
 
 
 def _init_ray(address: str | None, init_kwargs: dict[str, Any]) -> None:
