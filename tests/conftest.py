@@ -16,6 +16,9 @@ from flowc.runtime.runners.registry import RUNNERS
 
 # Keep worker pools small on a 2-core machine.
 os.environ.setdefault("FLOWC_TEST", "1")
+# flowc's own state (result store, signing key, variables) goes to a directory of the session,
+# never to the user's home: cached results must not leak from one test run into the next.
+os.environ["FLOWC_HOME"] = tempfile.mkdtemp(prefix="flowc-test-home-")
 
 
 def _threads(max_workers: int | None = None):

@@ -43,13 +43,13 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from flowc.exceptions import MissingContextError, TaskRunTimeoutError
-from flowc.runtime import states
+from flowc.runtime import caching, states
 from flowc.runtime.calls import Call, Outcome, RemoteTraceback, UpstreamNotCompleted
 from flowc.runtime.callsites import Site
 from flowc.runtime.callsites import caller_site as _caller_site
 from flowc.runtime.context import flow_run_var, task_run_var
 from flowc.runtime.futures import TaskRunFuture
-from flowc.runtime.inputs import Upstreams, collect_upstreams, resolve_inputs
+from flowc.runtime.inputs import Upstreams, collect_upstreams
 from flowc.runtime.nodeids import assign_node_id
 from flowc.runtime.states import State
 from flowc.runtime.taskrun import TaskRun
@@ -113,6 +113,7 @@ def create_run(
         upstream.has_downstream = True
     if task.task_run_name is not None:
         run._name = task.render_run_name(parameters)
+    caching.capture(run)
     assign_node_id(run, flow_run)
     flow_run.add(run)
     observer = flow_run.root.observer
@@ -220,18 +221,14 @@ def _dispatch(run: TaskRun, runner: TaskRunner) -> None:
                 ),
             )
             return
-        if _resumed(run):
+        found = caching.resume(run)
+        if found is None:
+            resolved = runner.resolve_inputs(run)
+            found = caching.lookup(run, resolved)
+        if found is not None:
+            _finalize(run, found)
             return
-        resolved = runner.resolve_inputs(run)
-        cache_key = _cache_key(run)
-        if cache_key is not None:
-            hit = run.flow_run.root.cache_lookup(cache_key) if run.flow_run else None
-            if hit is not None:
-                if run.checkpoint_key is not None:
-                    _checkpoint(run, hit.value)
-                _finalize(run, states.Cached(data=hit.value, message="Cached result found."))
-                return
-        _attempt(run, runner, resolved, cache_key)
+        _attempt(run, runner, resolved)
     except BaseException as exc:  # an engine-side error must still leave the run final
         logger.exception("flowc could not dispatch task run %s", run.name)
         _finalize(run, states.Crashed(f"Execution was interrupted by flowc: {exc!r}", data=exc))
@@ -247,68 +244,23 @@ def _first_blocking_upstream(run: TaskRun) -> TaskRun | None:
     return None
 
 
-def _resumed(run: TaskRun) -> bool:
-    """With ``--checkpoint``: key the run; with ``--resume``, finish it from a stored result."""
-    flow_run = run.flow_run
-    options = flow_run.root.plan if flow_run is not None else None
-    if options is None or options.checkpoint is None or run.kind == "subflow":
-        return False
-    from flowc.runtime.checkpoint import inputs_hash, task_source_hash
-
-    store = options.checkpoint
-    inputs = inputs_hash(run.parameters, lambda upstream: upstream.checkpoint_key)
-    if inputs is None or run.node is None:
-        return False
-    run.checkpoint_key = key = store.key(run.node, task_source_hash(run.task.fn), inputs)
-    if not options.resume:
-        return False
-    found, value = store.get(key)
-    if not found:
-        return False
-    _finalize(run, states.Cached(data=value, message=f"Resumed from checkpoint {store.directory}."))
-    return True
-
-
-def _checkpoint(run: TaskRun, value: Any) -> None:
-    """Store a completed run's result before anything downstream can depend on it."""
-    key = run.checkpoint_key
-    if key is not None and run.flow_run is not None and run.flow_run.root.plan is not None:
-        store = run.flow_run.root.plan.checkpoint
-        if store is not None and not store.put(key, value, task=run.task.name):
-            run.checkpoint_key = None  # downstream runs are then not checkpointed either
-
-
-def _cache_key(run: TaskRun) -> str | None:
-    key_fn = run.task.cache_key_fn
-    if key_fn is None:
-        return None
-    try:
-        key = key_fn(run, resolve_inputs(run.parameters))
-    except Exception:
-        logger.exception("cache_key_fn of task %r failed; the run is not cached", run.task.name)
-        return None
-    return None if key is None else f"{run.task.name}:{key}"
-
-
 # --------------------------------------------------------------------------- attempts
 
 
-def _attempt(
-    run: TaskRun, runner: TaskRunner, resolved: dict[str, Any], cache_key: str | None
-) -> None:
+def _attempt(run: TaskRun, runner: TaskRunner, resolved: dict[str, Any]) -> None:
     if not runner.in_process:
         from flowc.runtime.placed import PlacedRun
 
-        PlacedRun(run, runner, resolved, cache_key).place()
+        PlacedRun(run, runner, resolved).place()
         return
     run.run_count += 1
-    _Attempt(run, runner, resolved, cache_key, run.run_count).place()
+    _Attempt(run, runner, resolved, run.run_count).place()
 
 
 def run_placed(run: TaskRun, runner: TaskRunner) -> None:
     """Worker side: run a task run the driver placed here, its inputs final and resolved,
     its cache and checkpoint already consulted (see flowc.runtime.worker)."""
-    _attempt(run, runner, run.parameters, None)
+    _attempt(run, runner, run.parameters)
 
 
 class _Attempt:
@@ -321,7 +273,6 @@ class _Attempt:
         "run",
         "runner",
         "resolved",
-        "cache_key",
         "number",
         "handle",
         "timer",
@@ -332,13 +283,11 @@ class _Attempt:
         run: TaskRun,
         runner: TaskRunner,
         resolved: dict[str, Any],
-        cache_key: str | None,
         number: int,
     ) -> None:
         self.run = run
         self.runner = runner
         self.resolved = resolved
-        self.cache_key = cache_key
         self.number = number
         self.handle: Placement | None = None
         self.timer: Any = None
@@ -400,12 +349,6 @@ class _Attempt:
         if run.start is None:
             run.start = outcome.start
         if outcome.ok:
-            if self.cache_key is not None and run.flow_run is not None:
-                run.flow_run.root.cache_store(
-                    self.cache_key, outcome.value, run.task.cache_expiration
-                )
-            if run.checkpoint_key is not None:
-                _checkpoint(run, outcome.value)
             _finalize(run, states.Completed(data=outcome.value), outcome.end)
             return
         exc = outcome.value
@@ -443,11 +386,10 @@ def pipelinable(run: TaskRun) -> bool:
     driver first (a cache key of its inputs, a checkpoint lookup), and no ``allow_failure``
     input, which must see its upstream's final state. (A timeout's clock starts in the
     worker, with the attempt.)"""
-    task = run.task
     options = run.flow_run.root.plan if run.flow_run is not None else None
     return (
         run.kind in ("submit", "map")
-        and task.cache_key_fn is None
+        and not caching.wanted(run)
         and not run.upstreams.allowed
         and (options is None or options.checkpoint is None)  # looked up with final inputs
     )
@@ -473,7 +415,7 @@ def dispatch_pipelined(run: TaskRun, runner: TaskRunner) -> bool:
         return False
     from flowc.runtime.placed import PlacedRun
 
-    PlacedRun(run, runner, resolved, None, pipelined=True).place()
+    PlacedRun(run, runner, resolved, pipelined=True).place()
     return True
 
 
@@ -521,7 +463,7 @@ def _settle_failure(
 def _retry(previous: _Attempt) -> None:
     run = previous.run
     try:
-        _attempt(run, previous.runner, previous.resolved, previous.cache_key)
+        _attempt(run, previous.runner, previous.resolved)
     except BaseException as exc:
         _finalize(run, states.Crashed(f"Execution was interrupted by flowc: {exc!r}", data=exc))
 
@@ -564,6 +506,7 @@ def _finalize(run: TaskRun, state: State, end: float | None = None, hooks: bool 
         return
     _set_state(run, state)
     run.end = time.time() if end is None else end
+    caching.settle(run, state)  # stored (or rolled back) before anything downstream starts
     if state.data is not None and state.is_final() and run.flow_run is not None:
         run.flow_run.links.link(state.data, run)
     if hooks and state.is_completed():

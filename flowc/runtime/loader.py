@@ -27,6 +27,7 @@ import inspect
 import io
 import itertools
 import json
+import logging
 import os
 import re
 import sys
@@ -531,15 +532,36 @@ def run_file(request: RunRequest, observe: Observer | None = None) -> RunOutcome
 
 def _load_and_run(request: RunRequest, runs: RunCapture) -> RunOutcome:
     path = request.target.path
+    _check_checkpoint_directory(request)
     with load_module(path) as loaded:
         found = _selected(loaded, runs, request.target.flow)
         earlier = [run for run in runs.flow_runs if run.flow is found.flow]
         if earlier and not request.params:
+            if request.checkpoint is not None:
+                logging.getLogger("flowc.runtime").warning(
+                    f"{path}: the file's module-level code ran flow {found.flow.name!r} as it "
+                    f"was imported, before --{'resume' if request.resume else 'checkpoint'} "
+                    f"could apply: nothing was checkpointed or resumed. Put the call under "
+                    f'`if __name__ == "__main__":` so that flowc run starts the flow itself.',
+                )
             return RunOutcome(found, earlier[-1], at_import=True)
         values = check_params(found.flow, request.params)
         with _run_options(request, found.flow):
             flow_run = _call(found.flow, values, runs)
         return RunOutcome(found, flow_run, at_import=False)
+
+
+def _check_checkpoint_directory(request: RunRequest) -> None:
+    """Refuse an unusable ``--checkpoint``/``--resume`` directory before importing the file
+    (whose module-level code may start the flow)."""
+    if request.checkpoint is None:
+        return
+    from flowc.runtime.checkpoint import CheckpointError, check_directory
+
+    try:
+        check_directory(request.checkpoint, resume=request.resume)
+    except CheckpointError as exc:
+        raise FlowcUsageError(str(exc)) from None
 
 
 @contextlib.contextmanager

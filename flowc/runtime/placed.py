@@ -48,7 +48,6 @@ class PlacedRun:
         "run",
         "runner",
         "resolved",
-        "cache_key",
         "pipelined",
         "channel",
         "applied",
@@ -64,13 +63,11 @@ class PlacedRun:
         run: TaskRun,
         runner: TaskRunner,
         resolved: dict[str, Any],
-        cache_key: str | None,
         pipelined: bool = False,
     ) -> None:
         self.run = run
         self.runner = runner
         self.resolved = resolved
-        self.cache_key = cache_key
         #: placed before its upstreams finished (Dask, Ray), their native futures as inputs.
         self.pipelined = pipelined
         self.channel: events.Channel | None = None
@@ -229,12 +226,7 @@ class PlacedRun:
         if isinstance(data, BaseException) and result.traceback and data.__cause__ is None:
             data.__cause__ = RemoteTraceback(result.traceback, run.task.fn)
         state = State(result.type, result.name, message, data, timestamp=result.end)
-        if state.is_completed():
-            if self.cache_key is not None and run.flow_run is not None:
-                run.flow_run.root.cache_store(self.cache_key, data, run.task.cache_expiration)
-            if run.checkpoint_key is not None:
-                engine._checkpoint(run, data)
-        engine._finalize(run, state, result.end, hooks=False)
+        engine._finalize(run, state, result.end, hooks=False)  # caches and checkpoints it
 
     def _lost(self, error: BaseException) -> None:
         """The worker died, or the cluster lost the call: place it again while retries last."""
@@ -255,7 +247,7 @@ class PlacedRun:
                     f"{engine._describe(error)}"
                 ),
             )
-            retry = PlacedRun(run, self.runner, self.resolved, self.cache_key)
+            retry = PlacedRun(run, self.runner, self.resolved)
             delay = run.task.retry_delay_for(attempts)
             if delay:
                 from flowc.runtime.timers import call_later

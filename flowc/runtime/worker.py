@@ -184,8 +184,6 @@ class WorkerFlowRun(FlowRun):
         self.run_count = 1
         self.records = []
         self.flow_runs = []
-        self._cache = {}
-        self._cache_lock = threading.Lock()
         self.node_counters = {}
         self.source_file = None
         self.plan = None
