@@ -23,6 +23,7 @@ from __future__ import annotations
 import atexit
 import itertools
 import multiprocessing
+import multiprocessing.reduction
 import multiprocessing.spawn
 import os
 import signal
@@ -98,16 +99,38 @@ def _pack_exception(exc: BaseException) -> tuple[bytes, str]:
     return data, tb
 
 
+class _ParentFd:
+    """The parent's file descriptor ``fd``, duplicated into the worker as it starts."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Only while a process is being started: the start method sends the descriptor.
+        return (_detached, (multiprocessing.reduction.DupFd(self.fd),))
+
+
+def _detached(dup: Any) -> int:
+    return int(dup.detach())
+
+
 def _worker_main(
-    conn: Connection, worker_fn: Callable[[bytes], bytes], environment: dict[str, str]
+    conn: Connection,
+    worker_fn: Callable[[bytes], bytes],
+    environment: dict[str, str],
+    output: tuple[int, int],
 ) -> None:
     """Worker loop: run one ``(call_id, payload)`` at a time until sent ``None`` or orphaned."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    # A worker forked from the fork server has the server's environment, as it was when the
-    # server started; a task must see the parent's, as it is now (spawn would give it).
+    # A worker forked from the fork server has the server's environment and standard output
+    # as they were when the server started; a task must see the parent's as they are now
+    # (where spawn would have them): a print goes where the parent's prints go.
     if os.environ != environment:
         os.environ.clear()
         os.environ.update(environment)
+    for target, fd in zip((1, 2), output, strict=True):
+        os.dup2(fd, target)
+        os.close(fd)
     while True:
         try:
             message = conn.recv()
@@ -373,7 +396,7 @@ class WorkerPool:
         parent_conn, child_conn = self._ctx.Pipe(duplex=True)
         process = self._ctx.Process(  # type: ignore[attr-defined]  # typeshed: BaseContext
             target=_worker_main,
-            args=(child_conn, self._worker_fn, dict(os.environ)),
+            args=(child_conn, self._worker_fn, dict(os.environ), (_ParentFd(1), _ParentFd(2))),
             name=f"flowc-worker-{next(self._worker_ids)}",
         )
         _starting_worker.active = True
