@@ -190,7 +190,7 @@ class Flow(Generic[R]):
         if isinstance(flow_run, State):
             return returned_value(flow_run, return_state)
         state = self._execute(flow_run, lambda: self._call_body_sync(flow_run))
-        return returned_value(state, return_state)
+        return returned_value(state, return_state, flow_run)
 
     async def _call_async(
         self, args: tuple[Any, ...], kwargs: dict[str, Any], return_state: bool
@@ -214,7 +214,7 @@ class Flow(Generic[R]):
             return holder.get("value")
 
         state = await asyncio.to_thread(self._execute, flow_run, call)
-        return returned_value(state, return_state)
+        return returned_value(state, return_state, flow_run)
 
     def _start_run(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> FlowRun | State:
         """Bind and resolve parameters; for a subflow, record it in the parent first."""
@@ -244,16 +244,33 @@ class Flow(Generic[R]):
             record.run_count = 1
             record.start = time.time()
             engine._set_state(record, states.Running())
+        resolved = resolve_inputs(parameters)
         try:
-            parameters = self.validate_parameters(resolve_inputs(parameters))
+            parameters = self.validate_parameters(resolved)
         except ParameterTypeError as exc:
-            failed = states.Failed(
-                f"Validation of flow parameters failed with error: {exc}", data=exc
-            )
-            if record is not None:
-                engine._finalize(record, failed.copy())
-            return failed
+            return self._rejected_run(resolved, parent, record, exc)
         return FlowRun(self, parameters, parent, record)
+
+    def _rejected_run(
+        self,
+        parameters: dict[str, Any],
+        parent: FlowRun | None,
+        record: Any,
+        exc: ParameterTypeError,
+    ) -> State:
+        """Parameters that fail validation: a flow run that ends Failed without running.
+
+        Prefect creates the flow run first and fails it in its first state change, so the run
+        exists (in reports, for hooks) and the call then raises the validation error.
+        """
+        flow_run = FlowRun(self, parameters, parent, record, render_name=False)
+        flow_run.start = time.time()
+        failed = states.Failed(
+            f"Validation of flow parameters failed with error: {type(exc).__name__}: {exc}",
+            data=exc,
+        )
+        _end_flow_run(self, flow_run, failed)
+        return failed
 
     def call_arguments(self, parameters: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
         bound = inspect.BoundArguments(self.signature, parameters)  # type: ignore[arg-type]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 import warnings
 
@@ -227,6 +228,83 @@ def test_parameters_are_validated_and_coerced():
     assert typed("3") == (3, 0.5)
     with pytest.raises(ParameterTypeError, match="n"):
         typed("three")
+
+
+def test_invalid_parameters_give_a_failed_flow_run_then_raise():
+    failures = []
+
+    @flow(on_failure=[lambda fl, run, state: failures.append(state.name)])
+    def typed(name: str = "x"):
+        raise AssertionError("the body must not run")
+
+    with capture() as runs:
+        with pytest.raises(ParameterTypeError) as raised:
+            typed(name=1)
+        state = typed(name=2, return_state=True)
+    assert (
+        str(raised.value)
+        == "Flow run received invalid parameters:\n - name: Input should be a valid string"
+    )
+    assert [run.state.name for run in runs.flow_runs] == ["Failed", "Failed"]
+    assert state is runs.flow_runs[1].state and state.is_failed()
+    assert state.message.startswith(
+        "Validation of flow parameters failed with error: ParameterTypeError: Flow run received"
+    )
+    assert failures == ["Failed", "Failed"]
+    report = runs.report(runs.flow_runs[0])
+    assert report["state"]["type"] == "FAILED" and report["task_runs"] == []
+
+
+def test_a_subflow_with_invalid_parameters_is_a_failed_subflow_run():
+    @flow
+    def child(n: int):
+        return n
+
+    @flow
+    def parent():
+        try:
+            child("three")
+        except ParameterTypeError:
+            return "caught"
+
+    with capture() as runs:
+        assert parent() == "caught"
+    tree = runs.last
+    assert [(run.name, run.state.name) for run in tree.flow_runs] == [
+        ("parent", "Completed"),
+        ("child", "Failed"),
+    ]
+    [record] = tree.records
+    assert record.kind == "subflow" and record.state.is_failed()
+
+
+def test_a_returned_generator_is_consumed_inside_the_flow_run():
+    seen = []
+
+    def numbers():
+        yield from [1, 2, 3]
+        seen.append("consumed")
+
+    @flow
+    def f():
+        return numbers()
+
+    with capture() as runs:
+        returned = f()
+        assert seen == ["consumed"]  # before the flow run ended, as in Prefect
+    assert runs.last.state.is_completed() and runs.last.state.result() == [1, 2, 3]
+    assert runs.report()["result"] == "[1, 2, 3]"
+    # Prefect gives back the generator itself, already consumed.
+    assert inspect.isgenerator(returned) and list(returned) == []
+    assert f(return_state=True).result() == [1, 2, 3]
+
+
+def test_other_iterators_are_returned_as_they_are():
+    @flow
+    def f():
+        return iter([1, 2])
+
+    assert list(f()) == [1, 2]
 
 
 def test_validation_can_be_turned_off():
