@@ -258,10 +258,12 @@ def _with_plan(
             f"--checkpoint {checkpoint} and --resume {resume}: give one directory "
             "(--resume DIR also keeps checkpointing into DIR)"
         )
+    flow, compiler_params = request.target.flow, _compiler_params(params)
+    entry = loader.static_entry(request.target.path) if flow is None else None
+    if entry is not None:  # several flows: the one the loader will pick (see runtime.selection)
+        flow, compiler_params = entry[0], {**entry[1], **compiler_params}
     try:
-        choice = runplan.choose_plan(
-            request.target.path, request.target.flow, plan, _compiler_params(params)
-        )
+        choice = runplan.choose_plan(request.target.path, flow, plan, compiler_params)
     except runplan.PlanError as exc:
         raise loader.FlowcUsageError(str(exc)) from None
     if choice.note and not quiet:

@@ -92,6 +92,7 @@ __all__ = [
     "read_source",
     "run_file",
     "select_flow",
+    "static_entry",
     "write_document",
     "write_report",
 ]
@@ -718,6 +719,17 @@ def _selected(
     if failed_run is None or found is None or failed_run.flow is not found.flow:
         raise UserCodeError(loaded.path, loaded.error)
     return found, entry
+
+
+def static_entry(path: Path) -> tuple[str, dict[str, Any]] | None:
+    """The flow function a file of several flows runs, and its ``__main__`` arguments.
+
+    Read from the source alone, before anything is imported, for compiling its plan.
+    """
+    try:
+        return selection.static_choice(read_source(path))
+    except FlowcUsageError:
+        return None
 
 
 def choose_flow(

@@ -21,7 +21,7 @@ from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-__all__ = ["Choice", "EntryCall", "FileShape", "choose", "read_shape"]
+__all__ = ["Choice", "EntryCall", "FileShape", "choose", "read_shape", "static_choice"]
 
 K = TypeVar("K", bound=Hashable)
 
@@ -49,6 +49,8 @@ class FileShape:
     uses: dict[str, frozenset[str]]
     #: the file has an ``if __name__ == "__main__":`` block (``--main`` would run it).
     has_main: bool = False
+    #: top-level functions decorated ``@flow``/``@x.flow(...)`` -> their parameter names.
+    flow_defs: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def main_names(self) -> list[str]:
         """Distinct names the ``__main__`` block calls, in order of their first call."""
@@ -139,7 +141,43 @@ def read_shape(source: str, filename: str = "<flow file>") -> FileShape | None:
     for guard in guards:
         assert isinstance(guard, ast.If)
         calls.extend(_calls_in(guard.body, functions, frozenset()))
-    return FileShape(tuple(calls), uses, has_main=bool(guards))
+    flow_defs = {
+        name: tuple(arg.arg for arg in [*node.args.posonlyargs, *node.args.args])
+        for name, node in functions.items()
+        if any(_decorator_name(decorator) == "flow" for decorator in node.decorator_list)
+    }
+    return FileShape(tuple(calls), uses, bool(guards), flow_defs)
+
+
+def static_choice(source: str) -> tuple[str, dict[str, Any]] | None:
+    """Before the file is imported: the flow function the rules pick, and its main arguments.
+
+    ``flowc run`` compiles that flow's plan (the compiler needs a name when the file has
+    several flows); the run itself decides again on the imported module, which also sees
+    flows the source alone cannot (imported ones, ``with_options`` copies).
+    """
+    shape = read_shape(source)
+    if shape is None or len(shape.flow_defs) < 2:
+        return None
+    names = list(shape.flow_defs)
+    choice = choose(shape, names, {name: name for name in names}, {name: name for name in names})
+    if len(choice.flows) != 1:
+        return None
+    flow = choice.flows[0]
+    arguments: dict[str, Any] = {}
+    if choice.call is not None:
+        arguments.update(zip(shape.flow_defs[flow], choice.call.positional, strict=False))
+        arguments.update(choice.call.keywords)
+    return flow, arguments
+
+
+def _decorator_name(node: ast.expr) -> str | None:
+    target = node.func if isinstance(node, ast.Call) else node
+    if isinstance(target, ast.Name):
+        return target.id
+    if isinstance(target, ast.Attribute):
+        return target.attr
+    return None
 
 
 def _module_functions(tree: ast.Module) -> dict[str, ast.FunctionDef | ast.AsyncFunctionDef]:

@@ -305,6 +305,12 @@ def test_a_parent_flow_is_picked_over_its_subflows(flowc: Any) -> None:
     assert "flow run 'pipeline-" in result.stdout and "result: 6" in result.stdout
 
 
+def test_the_chosen_flow_of_several_runs_from_its_plan(flowc: Any) -> None:
+    result = flowc("run", "main_block.py", "--plan", "on", "-q")
+    assert result.code == 0, result.stderr
+    assert flowc("run", "parent_and_subflows.py", "--plan", "on", "-q").code == 0
+
+
 def test_the_flow_the_main_block_calls_runs_with_its_arguments(flowc: Any) -> None:
     result = flowc("run", "main_block.py")
     assert result.code == 0, result.stderr

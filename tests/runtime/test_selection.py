@@ -114,3 +114,12 @@ def test_a_flow_bound_to_another_name_is_matched_by_identity() -> None:
 def test_without_a_shape_nothing_is_narrowed() -> None:
     choice = selection.choose(None, ["a", "b"], {}, {})
     assert choice.flows == ["a", "b"] and choice.call is None
+
+
+def test_static_choice_names_the_flow_function_and_its_arguments() -> None:
+    source = PARENT_AND_CHILDREN + "\nif __name__ == '__main__':\n    child(7)\n"
+    assert selection.static_choice(source) == ("child", {"x": 7})
+    assert selection.static_choice(PARENT_AND_CHILDREN) == ("parent", {})
+    two = "import prefect\n@prefect.flow\ndef a(): ...\n@prefect.flow(name='b')\ndef b(): ...\n"
+    assert selection.static_choice(two) is None  # ambiguous: the loader lists them
+    assert selection.static_choice("from prefect import flow\n@flow\ndef a(): ...\n") is None
