@@ -329,6 +329,8 @@ class Flow(Generic[R]):
         for attempt in range(self.retries + 1):
             flow_run.run_count = attempt + 1
             state = run_body(flow_run, call)
+            if not self.isasync:
+                _settle_abandoned_calls(flow_run, state)
             if not state.is_failed() or attempt == self.retries:
                 break
             flow_run.state = states.AwaitingRetry(f"Retry {attempt + 1}/{self.retries}")
@@ -371,6 +373,26 @@ def _entered(runner: TaskRunner) -> Iterator[TaskRunner]:
         yield runner
     finally:
         runner.__exit__(None, None, None)
+
+
+def _settle_abandoned_calls(flow_run: FlowRun, state: State) -> None:
+    """End the direct calls the body left unfinished when it stopped.
+
+    A direct task call or a subflow call runs in the body's own thread, so once the body has
+    returned or raised, one that is not final never will be: an exception raised inside
+    flowc's own machinery (a ``RecursionError`` near the interpreter's limit) left it. It
+    ends ``Crashed`` with that exception, so waiting for the flow's task runs cannot hang.
+    """
+    cause = state.data if isinstance(state.data, BaseException) else None
+    for run in list(flow_run.runs):
+        if run.is_final() or run.parent is not None or run.kind not in ("call", "subflow"):
+            continue
+        if run.state.is_final():  # its state was set; only waking its waiters was cut short
+            run.release()
+            continue
+        why = f" by {type(cause).__name__}: {cause}" if cause is not None else ""
+        crashed = states.Crashed(f"The call was abandoned{why}", data=cause)
+        engine._finalize(run, crashed)
 
 
 def _cancel_unfinished(flow_run: FlowRun) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import re
 import signal
 import subprocess
@@ -549,3 +550,40 @@ def test_worker_traceback_shows_the_flow_files_lines(flowc: Any) -> None:
     assert result.code == 1
     assert "<dynamic-code>" not in result.stderr
     assert "process_failure.py" in result.stderr and "return 1 / x" in result.stderr
+
+
+# --------------------------------------------------------------------------- deep recursion
+
+
+def test_a_flow_recursing_past_the_limit_fails_clearly(
+    flowc: Any, report_path: Path, read_report: Any
+) -> None:
+    result = flowc("run", "deep_recursion.py", "--plan", "off", "-q", "--report", report_path)
+    assert result.code == 1
+    assert "RecursionError: maximum recursion depth exceeded" in result.stderr
+    report = read_report(report_path)
+    assert report["state"]["type"] == "FAILED"
+    assert all(run["state"]["type"] != "PENDING" for run in report["task_runs"])
+
+
+def test_ctrl_c_stops_a_deeply_recursing_flow(flows_dir: Path) -> None:
+    environment = {**os.environ, "FLOWC_TEST_BLOCK_AT": "60"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flowc", "run", "deep_recursion.py", "--plan", "off", "-q"],
+        cwd=flows_dir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment,
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "waiting for Ctrl-C"  # 90 flows deep
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 130
+    assert stderr.strip().startswith("interrupted (Ctrl-C): flow run 'rec-")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import sys
 import time
 import warnings
 
@@ -447,3 +448,20 @@ def test_a_runner_that_cannot_start_crashes_the_flow_run_with_its_message():
     assert runs.last.end is not None
     with pytest.raises(ConnectionError):
         f()
+
+
+def test_recursion_past_the_interpreters_limit_fails_instead_of_hanging():
+    @task
+    def leaf(n):
+        return n
+
+    @flow
+    def rec(n: int) -> int:
+        return 0 if n <= 0 else leaf(n) + rec(n - 1)
+
+    with capture() as runs, pytest.raises(RecursionError):
+        rec(sys.getrecursionlimit())
+    top = runs.last
+    assert top.state.is_failed() and "RecursionError" in top.state.message
+    assert all(run.is_final() for run in top.records)
+    assert all(run.state.is_final() for run in top.flow_runs)
