@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from flowc.runtime import states
 from flowc.runtime.context import flow_run_var, task_run_var
-from flowc.runtime.futures import TaskRunFuture
+from flowc.runtime.futures import TaskRunFuture, TaskRunFutureList
 from flowc.runtime.inputs import replace_runs
 from flowc.runtime.lineage import ResultLinks
 from flowc.runtime.states import State
@@ -188,10 +188,14 @@ def final_state_of(value: Any) -> tuple[State, Any]:
     converted = replace_runs(value, to_state)
     if isinstance(value, State) and value._run is None:
         return value, value.data if value.is_completed() else value
+    if isinstance(converted, TaskRunFutureList):
+        converted = list(converted)  # its states are no futures: a plain list, as Prefect's
     if isinstance(value, (TaskRunFuture, State)):
         group: list[State] | None = [converted]
-    elif type(value) in (list, tuple, set) and all(
-        isinstance(item, (TaskRunFuture, State)) for item in value
+    elif (
+        isinstance(value, (list, tuple, set))  # subclasses too: .map's list, named tuples
+        and value
+        and all(isinstance(item, (TaskRunFuture, State)) for item in value)
     ):
         group = list(converted)
     else:

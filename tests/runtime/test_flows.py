@@ -465,3 +465,33 @@ def test_recursion_past_the_interpreters_limit_fails_instead_of_hanging():
     assert top.state.is_failed() and "RecursionError" in top.state.message
     assert all(run.is_final() for run in top.records)
     assert all(run.state.is_final() for run in top.flow_runs)
+
+
+def test_a_returned_map_aggregates_its_states_like_a_list():
+    @flow
+    def f():
+        return fail.map(["a", "b"]), ok.map([1, 2])
+
+    @flow
+    def g():
+        return ok.map([1, 2])
+
+    @flow
+    def h():
+        return fail.map(["a", "b"])
+
+    assert f(return_state=True).is_completed()  # a tuple of lists: not a flat group
+    state = g(return_state=True)
+    assert state.is_completed() and state.message == "All states completed."
+    assert type(state.result()) is list and [s.result() for s in state.result()] == [1, 2]
+    failed = h(return_state=True)
+    assert failed.is_failed() and failed.message == "2/2 states failed."
+
+
+def test_an_empty_list_is_plain_data():
+    @flow
+    def f():
+        return []
+
+    state = f(return_state=True)
+    assert state.is_completed() and state.message is None and state.result() == []
