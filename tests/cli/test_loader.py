@@ -384,6 +384,18 @@ def test_still_ambiguous_lists_the_flows(flows_dir: Path, tmp_path: Path) -> Non
         loader.run_file(RunRequest(Target(with_main)))
 
 
+def test_main_block_arguments_of_the_wrong_type_are_a_failed_flow_run(tmp_path: Path) -> None:
+    path = tmp_path / "bad_main.py"
+    path.write_text(
+        "from prefect import flow\n\n@flow\ndef f(n: int):\n    return n\n\n"
+        "@flow\ndef g():\n    pass\n\nif __name__ == '__main__':\n    f('many')\n"
+    )
+    outcome = loader.run_file(RunRequest(Target(path)))
+    assert outcome.flow.attribute == "f" and outcome.state.is_failed()
+    assert "n: Input should be a valid integer" in str(outcome.state.message)
+    assert loader.run_file(RunRequest(Target(path), {"n": "3"})).state.data == 3
+
+
 def test_run_file_user_error(flows_dir: Path) -> None:
     with pytest.raises(loader.UserCodeError) as caught:
         loader.run_file(RunRequest(Target(flows_dir / "import_error.py")))
