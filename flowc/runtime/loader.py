@@ -80,7 +80,6 @@ __all__ = [
     "failed_task_runs",
     "find_flows",
     "load_module",
-    "main_arguments",
     "make_runner",
     "param_value",
     "parse_params",
@@ -551,7 +550,7 @@ def check_params(
         if name not in named and not takes_any:
             known = f"its parameters: {', '.join(named)}" if named else "it takes no parameters"
             raise FlowcUsageError(f"flow {flow.name!r} has no parameter {name!r} ({known})")
-    from_main, unknown = main_arguments(flow, entry)
+    from_main, unknown = selection.main_arguments(flow.signature, entry)
     values = {**from_main, **{n: param_value(t, signature.get(n)) for n, t in given.items()}}
     for p in signature.values():
         if p.kind in by_name and p.default is inspect.Parameter.empty and p.name not in values:
@@ -569,32 +568,6 @@ def check_params(
     except ParameterTypeError as exc:
         raise FlowcUsageError(f"bad --param: {exc}") from None
     return values
-
-
-def main_arguments(
-    flow: Flow[Any], entry: selection.EntryCall | None
-) -> tuple[dict[str, Any], list[str]]:
-    """The ``__main__`` call's literal arguments by parameter name, and what it passes besides.
-
-    Arguments flowc cannot know without running the block (an expression, ``*args``) are
-    left to the flow's defaults; they are returned as source text for messages.
-    """
-    if entry is None:
-        return {}, []
-    positional = [
-        p.name
-        for p in flow.signature.parameters.values()
-        if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    ]
-    values: dict[str, Any] = {}
-    unknown = list(entry.opaque)
-    for index, value in enumerate(entry.positional):
-        if index < len(positional):
-            values[positional[index]] = value
-        else:
-            unknown.append(repr(value))
-    values.update(entry.keywords)
-    return values, unknown
 
 
 # --------------------------------------------------------------------------- running
@@ -644,33 +617,15 @@ def _load_and_run(request: RunRequest, runs: RunCapture, say: Callable[[str], No
         if earlier and not request.params and entry is None:
             return RunOutcome(found, earlier[-1], at_import=True)
         values = check_params(found.flow, request.params, entry)
-        _say_choice(say, path, found, entry, request.params)
+        if entry is not None:
+            say(
+                selection.choice_note(
+                    path, found.label, found.flow.signature, entry, request.params
+                )
+            )
         with _run_options(request, found.flow):
             flow_run = _call(found.flow, values, runs)
         return RunOutcome(found, flow_run, at_import=False)
-
-
-def _say_choice(
-    say: Callable[[str], None],
-    path: Path,
-    found: FoundFlow,
-    entry: selection.EntryCall | None,
-    given: dict[str, str],
-) -> None:
-    """One line when the ``__main__`` block decided the flow or its arguments."""
-    if entry is None:
-        return
-    from_main, unknown = main_arguments(found.flow, entry)
-    used = {name: value for name, value in from_main.items() if name not in given}
-    line = f"{path}:{entry.line}: running flow {found.label!r} as the __main__ block calls it"
-    if used:
-        line += " with " + ", ".join(f"{name}={value!r}" for name, value in used.items())
-    if unknown:
-        line += (
-            f"; not evaluated (defaults used): {', '.join(unknown)} — run the block itself "
-            "with --main"
-        )
-    say(line)
 
 
 @contextlib.contextmanager

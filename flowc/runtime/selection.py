@@ -17,11 +17,21 @@ imported module binds to them.
 from __future__ import annotations
 
 import ast
+import inspect
 from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-__all__ = ["Choice", "EntryCall", "FileShape", "choose", "read_shape", "static_choice"]
+__all__ = [
+    "Choice",
+    "EntryCall",
+    "FileShape",
+    "choice_note",
+    "choose",
+    "main_arguments",
+    "read_shape",
+    "static_choice",
+]
 
 K = TypeVar("K", bound=Hashable)
 
@@ -126,6 +136,50 @@ def choose(
     if len(pool) == 1:
         call = next((item for item in shape.main_calls if bound.get(item.name) == pool[0]), None)
     return Choice(pool, call, rule)
+
+
+def main_arguments(
+    signature: inspect.Signature, entry: EntryCall | None
+) -> tuple[dict[str, Any], list[str]]:
+    """The ``__main__`` call's literal arguments by parameter name, and what it passes besides.
+
+    Arguments flowc cannot know without running the block (an expression, ``*args``) are
+    left to the flow's defaults; they are returned as source text for messages.
+    """
+    if entry is None:
+        return {}, []
+    positional = [
+        p.name
+        for p in signature.parameters.values()
+        if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    ]
+    values: dict[str, Any] = {}
+    unknown = list(entry.opaque)
+    for index, value in enumerate(entry.positional):
+        if index < len(positional):
+            values[positional[index]] = value
+        else:
+            unknown.append(repr(value))
+    values.update(entry.keywords)
+    return values, unknown
+
+
+def choice_note(
+    path: object, label: str, signature: inspect.Signature, entry: EntryCall, given: Iterable[str]
+) -> str:
+    """The line ``flowc run`` says when the ``__main__`` block decided the flow or its arguments."""
+    from_main, unknown = main_arguments(signature, entry)
+    overridden = set(given)
+    used = {name: value for name, value in from_main.items() if name not in overridden}
+    line = f"{path}:{entry.line}: running flow {label!r} as the __main__ block calls it"
+    if used:
+        line += " with " + ", ".join(f"{name}={value!r}" for name, value in used.items())
+    if unknown:
+        line += (
+            f"; not evaluated (defaults used): {', '.join(unknown)} — run the block itself "
+            "with --main"
+        )
+    return line
 
 
 def read_shape(source: str, filename: str = "<flow file>") -> FileShape | None:

@@ -286,7 +286,7 @@ def test_check_params_takes_the_main_calls_arguments_under_params(flows_dir: Pat
     with loader.load_module(flows_dir / "typed.py") as loaded:
         flow = loaded.module.typed_flow
         call = selection.EntryCall("typed_flow", 9, (4, "ab"), {"ratio": 0.5}, ("make()",))
-        assert loader.main_arguments(flow, call) == (
+        assert selection.main_arguments(flow.signature, call) == (
             {"n": 4, "name": "ab", "ratio": 0.5},
             ["make()"],
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import textwrap
 
 from flowc.runtime import selection
@@ -123,3 +124,18 @@ def test_static_choice_names_the_flow_function_and_its_arguments() -> None:
     two = "import prefect\n@prefect.flow\ndef a(): ...\n@prefect.flow(name='b')\ndef b(): ...\n"
     assert selection.static_choice(two) is None  # ambiguous: the loader lists them
     assert selection.static_choice("from prefect import flow\n@flow\ndef a(): ...\n") is None
+
+
+def test_the_choice_note_names_the_arguments_used_and_those_left_out() -> None:
+    def report(title: str, copies: int = 1, when: str = "now") -> None: ...
+
+    call = EntryCall("report", 12, ("ab",), {"copies": 2}, ("when=today()",))
+    signature = inspect.signature(report)
+    assert selection.main_arguments(signature, call) == (
+        {"title": "ab", "copies": 2},
+        ["when=today()"],
+    )
+    assert selection.choice_note("f.py", "report", signature, call, ["copies"]) == (
+        "f.py:12: running flow 'report' as the __main__ block calls it with title='ab'; "
+        "not evaluated (defaults used): when=today() — run the block itself with --main"
+    )
