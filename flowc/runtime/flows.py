@@ -108,6 +108,8 @@ class Flow(Generic[R]):
         self.on_running = list(on_running or ())
         self.prefect_options = prefect_options
         self.isasync = inspect.iscoroutinefunction(fn)
+        #: a function that yields: calling the flow gives a generator (flowc.runtime.generators)
+        self.isgenerator = inspect.isgeneratorfunction(fn)
         self.signature = inspect.signature(fn)
         self._validator: Any = None
         self._as_task: Task[Any] | None = None
@@ -186,6 +188,12 @@ class Flow(Generic[R]):
     def __call__(self, *args: Any, return_state: bool = False, **kwargs: Any) -> Any:
         if self.isasync:
             return self._call_async(args, kwargs, return_state)
+        if self.isgenerator:
+            if return_state:
+                raise ValueError("The return_type for a generator flow must be 'result'")
+            from flowc.runtime.generators import run_generator_flow
+
+            return run_generator_flow(self, args, kwargs)
         flow_run = self._start_run(args, kwargs)
         if isinstance(flow_run, State):
             return returned_value(flow_run, return_state)
