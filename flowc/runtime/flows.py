@@ -224,8 +224,13 @@ class Flow(Generic[R]):
         state = await asyncio.to_thread(self._execute, flow_run, call)
         return returned_value(state, return_state, flow_run)
 
-    def _start_run(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> FlowRun | State:
-        """Bind and resolve parameters; for a subflow, record it in the parent first."""
+    def _start_run(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any], depth: int = 2
+    ) -> FlowRun | State:
+        """Bind and resolve parameters; for a subflow, record it in the parent first.
+
+        ``depth``: how many frames up the user's call is (the subflow record's call site).
+        """
         parameters = self.bind(args, kwargs)
         parent = flow_run_var.get()
         record = None
@@ -237,7 +242,7 @@ class Flow(Generic[R]):
                 parameters,
                 None,
                 task_run_var.get(),
-                engine.caller_site(2),
+                engine.caller_site(depth),
             )
             record.observed = True
             for upstream in engine._upstreams_of(record):

@@ -33,7 +33,7 @@ _NEXT, _CLOSE = "next", "close"
 
 def run_generator_flow(flow: Flow[Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """What calling a generator flow gives: a generator of the items its body yields."""
-    started = flow._start_run(args, kwargs)
+    started = flow._start_run(args, kwargs, depth=3)  # the user's call, above Flow.__call__
     if isinstance(started, State):  # parameters rejected: the Failed run exists; raise now
         return returned_value(started, False)
     return _items(flow, started)

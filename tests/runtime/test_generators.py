@@ -86,3 +86,20 @@ def test_return_state_and_bad_parameters_as_prefect() -> None:
     with capture() as runs, pytest.raises(ParameterTypeError):
         squares("many")
     assert runs.last.state.is_failed()
+
+
+def test_a_generator_subflow_is_recorded_at_its_call_site() -> None:
+    @flow
+    def two():
+        yield 1
+        yield 2
+
+    @flow
+    def parent():
+        return sum(two())
+
+    with capture() as runs:
+        assert parent() == 3
+    [record] = runs.last.records
+    assert record.kind == "subflow" and record.state.is_completed()
+    assert record.site is not None and record.site[0] == __file__
