@@ -18,6 +18,7 @@ the CLI prints; an exception raised by the file's own top-level code raises
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import importlib
 import importlib.abc
@@ -733,7 +734,12 @@ def _flow_run_failed_with(runs: RunCapture, error: BaseException | None) -> Flow
 
 def _call(flow: Flow[Any], values: dict[str, Any], runs: RunCapture) -> FlowRun:
     finished = len(runs.flow_runs)
-    result = flow(**values, return_state=True)
+    if flow.isgenerator:  # its run lasts while its items are taken: take them all
+        result: Any = None
+        with contextlib.suppress(Exception):  # the run's failure is its state
+            collections.deque(flow(**values), maxlen=0)
+    else:
+        result = flow(**values, return_state=True)
     if inspect.iscoroutine(result):
         import asyncio
 

@@ -323,6 +323,14 @@ def test_the_flow_the_main_block_calls_runs_with_its_arguments(flowc: Any) -> No
     assert overridden.code == 0 and "report: ab\n" in overridden.stdout
 
 
+def test_a_generator_flow_runs_to_its_end(flowc: Any) -> None:
+    result = flowc("run", "generator_flow.py")
+    assert result.code == 0, result.stderr
+    assert "tick 1" in result.stdout and "result: 'liftoff'" in result.stdout
+    failed = flowc("run", "generator_flow.py", "-p", "n=6", "-q")
+    assert failed.code == 1 and "ValueError: too long" in failed.stderr
+
+
 def test_main_runs_the_file_as_a_script(flowc: Any, report_path: Path, read_report: Any) -> None:
     result = flowc("run", "--main", "script_runs.py", "2", "3", "--report", report_path)
     assert result.code == 0, result.stderr
