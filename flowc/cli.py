@@ -168,7 +168,9 @@ def run(
             _fail(err, str(exc), EXIT_USAGE)
         _run_script(request, script_args or [], out, err, strict, quiet)
     if script_args:
-        _fail(err, f"unexpected argument {script_args[0]!r} (ARGS are given with --main)", 2)
+        _fail(
+            err, f"unexpected argument {script_args[0]!r} (ARGS are given with --main)", EXIT_USAGE
+        )
     say = None if quiet else (lambda line: err.print(Text(line, style="yellow"), soft_wrap=True))
     try:
         request = loader.prepare_run(target, param or [], runner, workers, report, address)

@@ -9,7 +9,11 @@ as functions with typed results, so that tests (and later commands) can call it 
 * for the load and the run, ``prefect`` and the ``prefect.*`` modules a flow file uses resolve
   to flowc's (:func:`prefect_aliases`), even when the real Prefect is installed;
 * a flow the file already ran while it was imported (the seed examples end with a bare
-  ``hello_world()``) is not run a second time: that run is the result.
+  ``hello_world()``) is not run a second time: that run is the result;
+* in a file of several flows, the one to run is the one its source points at (the rules are
+  in :mod:`flowc.runtime.selection`), with its ``__main__`` call's literal arguments.
+
+``flowc run --main`` loads the file as a script instead (:mod:`flowc.runtime.script`).
 
 Every problem with the input raises :class:`FlowcUsageError`, whose message is the one line
 the CLI prints; an exception raised by the file's own top-level code raises
