@@ -344,6 +344,12 @@ def test_main_runs_the_file_as_a_script(flowc: Any, report_path: Path, read_repo
     assert report["script"]["argv"] == ["script_runs.py", "2", "3"]
 
 
+def test_main_runs_the_scripts_tasks_on_worker_processes(flowc: Any) -> None:
+    result = flowc("run", "--main", "script_runs.py", "3", "--runner", "processes", "-q")
+    assert result.code == 0, result.stderr
+    assert result.stdout.strip() == "total(3) = 5"
+
+
 def test_main_exits_as_the_script_does(flowc: Any) -> None:
     result = flowc("run", "--main", "script_runs.py", "1", "fail", "-q")
     assert result.code == 1
