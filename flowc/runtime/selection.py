@@ -186,8 +186,8 @@ def read_shape(source: str, filename: str = "<flow file>") -> FileShape | None:
     """The file's shape, or None when it does not parse (loading it reports the error)."""
     try:
         tree = ast.parse(source, filename)
-    except (SyntaxError, ValueError):
-        return None
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None  # loading the file reports what is wrong with it
     functions = _module_functions(tree)
     uses = {name: frozenset(_names_used(node)) for name, node in functions.items()}
     calls: list[EntryCall] = []
@@ -306,24 +306,34 @@ def _entry_call(name: str, call: ast.Call) -> EntryCall:
         value = _literal(argument)
         if value is _NOT_LITERAL or not literal_so_far:
             literal_so_far = False  # later positions cannot be placed without this one
-            opaque.append(ast.unparse(argument))
+            opaque.append(_text(argument))
         else:
             positional.append(value)
     for keyword in call.keywords:
         if keyword.arg is None:
-            opaque.append(f"**{ast.unparse(keyword.value)}")
+            opaque.append(f"**{_text(keyword.value)}")
             continue
         if keyword.arg == "return_state":
             continue
         value = _literal(keyword.value)
         if value is _NOT_LITERAL:
-            opaque.append(f"{keyword.arg}={ast.unparse(keyword.value)}")
+            opaque.append(f"{keyword.arg}={_text(keyword.value)}")
         else:
             keywords[keyword.arg] = value
     return EntryCall(name, call.lineno, tuple(positional), keywords, tuple(opaque))
 
 
 _NOT_LITERAL = object()
+_MAX_TEXT = 60
+
+
+def _text(node: ast.expr) -> str:
+    """An argument's source text for a message, shortened; never fails on a deep expression."""
+    try:
+        text = ast.unparse(node)
+    except (RecursionError, ValueError):
+        return "…"
+    return text if len(text) <= _MAX_TEXT else text[: _MAX_TEXT - 1] + "…"
 
 
 def _literal(node: ast.expr) -> Any:
