@@ -145,5 +145,5 @@ def test_deep_or_long_arguments_do_not_break_the_reading() -> None:
     deep = "[" * 150 + "x" + "]" * 150
     shape = shape_of(f"if __name__ == '__main__':\n    go({deep}, k={'f(' + '1,' * 50 + ')'})\n")
     call = shape.first_main_call("go")
-    assert call is not None and [len(text) <= 60 for text in call.opaque] == [True, True]
+    assert call is not None and [text.endswith("…") for text in call.opaque] == [True, True]
     assert read_shape("x = " + "(" * 5000 + ")" * 5000) is None  # the loader reports it
