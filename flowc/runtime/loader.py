@@ -622,14 +622,17 @@ def _load_and_run(request: RunRequest, runs: RunCapture, say: Callable[[str], No
         if earlier and not request.params and entry is None:
             return RunOutcome(found, earlier[-1], at_import=True)
         values = check_params(found.flow, request.params, entry)
+        flow = found.flow
+        if entry is not None and entry.options:  # __main__ calls a.with_options(...)(...)
+            flow = flow.with_options(**entry.options)
         if entry is not None:
             say(
                 selection.choice_note(
                     path, found.label, found.flow.signature, entry, request.params
                 )
             )
-        with _run_options(request, found.flow):
-            flow_run = _call(found.flow, values, runs)
+        with _run_options(request, flow):
+            flow_run = _call(flow, values, runs)
         return RunOutcome(found, flow_run, at_import=False)
 
 

@@ -47,6 +47,8 @@ class EntryCall:
     keywords: dict[str, Any] = field(default_factory=dict)
     #: source text of arguments that are not literals (flowc cannot know them without running).
     opaque: tuple[str, ...] = ()
+    #: ``name.with_options(...)(...)``: the options when all are literals, else None.
+    options: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -320,7 +322,21 @@ def _entry_call(name: str, call: ast.Call) -> EntryCall:
             opaque.append(f"{keyword.arg}={_text(keyword.value)}")
         else:
             keywords[keyword.arg] = value
-    return EntryCall(name, call.lineno, tuple(positional), keywords, tuple(opaque))
+    options = _with_options(call)
+    return EntryCall(name, call.lineno, tuple(positional), keywords, tuple(opaque), options)
+
+
+def _with_options(call: ast.Call) -> dict[str, Any] | None:
+    """The literal keyword arguments of ``x.with_options(...)`` in ``x.with_options(...)(...)``."""
+    if not isinstance(call.func, ast.Call):
+        return None
+    options: dict[str, Any] = {}
+    for keyword in call.func.keywords:
+        value = _literal(keyword.value)
+        if keyword.arg is None or value is _NOT_LITERAL:
+            return None
+        options[keyword.arg] = value
+    return options if not call.func.args else None
 
 
 _NOT_LITERAL = object()

@@ -396,6 +396,18 @@ def test_main_block_arguments_of_the_wrong_type_are_a_failed_flow_run(tmp_path: 
     assert loader.run_file(RunRequest(Target(path), {"n": "3"})).state.data == 3
 
 
+def test_the_main_blocks_with_options_copy_is_what_runs(tmp_path: Path) -> None:
+    path = tmp_path / "options.py"
+    path.write_text(
+        "from prefect import flow\n\n@flow\ndef f(n: int = 1):\n    return n\n\n"
+        "@flow\ndef g():\n    pass\n\n"
+        "if __name__ == '__main__':\n    f.with_options(name='nightly')(5)\n"
+    )
+    outcome = loader.run_file(RunRequest(Target(path)))
+    assert outcome.flow.attribute == "f"
+    assert outcome.flow_run.name == "nightly" and outcome.state.data == 5
+
+
 def test_run_file_user_error(flows_dir: Path) -> None:
     with pytest.raises(loader.UserCodeError) as caught:
         loader.run_file(RunRequest(Target(flows_dir / "import_error.py")))

@@ -147,3 +147,14 @@ def test_deep_or_long_arguments_do_not_break_the_reading() -> None:
     call = shape.first_main_call("go")
     assert call is not None and [text.endswith("…") for text in call.opaque] == [True, True]
     assert read_shape("x = " + "(" * 5000 + ")" * 5000) is None  # the loader reports it
+
+
+def test_with_options_in_the_main_block_keeps_its_literal_options() -> None:
+    shape = shape_of(
+        "if __name__ == '__main__':\n"
+        "    go.with_options(name='nightly', retries=2)(3)\n"
+        "    go.with_options(task_runner=make())(4)\n"
+    )
+    first, second = [call for call in shape.main_calls if call.name == "go"]
+    assert first.options == {"name": "nightly", "retries": 2} and first.positional == (3,)
+    assert second.options is None and second.positional == (4,)
