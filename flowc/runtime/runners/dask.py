@@ -132,6 +132,8 @@ class DaskTaskRunner(ClusterRunner):
         """
         client, self._client = self._client, None
         deliveries, self._deliveries = self._deliveries, None
+        if abandon_running and self._own_cluster is not None:
+            dask_cluster.quiet()  # what Dask says of the sockets it loses is noise after Ctrl-C
         natives = self._shipments.natives()
         self._shipments.clear()
         timeout = _ABANDON_TIMEOUT if abandon_running else _CLOSE_TIMEOUT

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import dask
@@ -20,6 +20,7 @@ import distributed
 from dask.utils import parse_timedelta
 
 from flowc.runtime.runners.remote import ClusterUnreachable, check_reachable
+from flowc.runtime.runners.sigint import children_ignore_ctrl_c
 
 __all__ = [
     "ALLOWED_FAILURES",
@@ -83,9 +84,10 @@ def start_cluster(cluster_class: Any, cluster_kwargs: dict[str, Any]) -> Any:
     before = set(_live_clusters())
     with (
         dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}),
-        _children_ignore_ctrl_c(),
+        children_ignore_ctrl_c(),
     ):
         try:
+            _start_resource_tracker()  # spawned workers need it; started here, it is shielded
             return cls(**kwargs)
         except BaseException as exc:
             _abandon(set(_live_clusters()) - before)
@@ -103,23 +105,13 @@ def start_cluster(cluster_class: Any, cluster_kwargs: dict[str, Any]) -> Any:
             raise RuntimeError(f"could not start a Dask {name}: {exc}{hint}") from exc
 
 
-@contextlib.contextmanager
-def _children_ignore_ctrl_c() -> Iterator[None]:
-    """Start the cluster's threads, and so its processes, with SIGINT blocked.
+def _start_resource_tracker() -> None:
+    """Python's resource tracker, a process that the first spawned child starts, from
+    whichever thread spawns it: start it now, under :func:`children_ignore_ctrl_c`."""
+    with contextlib.suppress(Exception):
+        from multiprocessing import resource_tracker
 
-    Ctrl-C in a terminal reaches every process of its group. Worker processes still starting
-    would each print a KeyboardInterrupt traceback; the driver alone handles Ctrl-C, and
-    stops the cluster it started (killing its workers) itself.
-    """
-    block = getattr(signal, "pthread_sigmask", None)
-    if block is None:
-        yield
-        return
-    previous = block(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        yield
-    finally:
-        block(signal.SIG_SETMASK, previous)
+        resource_tracker.ensure_running()
 
 
 def _live_clusters() -> list[Any]:
@@ -135,12 +127,22 @@ def _abandon(clusters: set[Any]) -> None:
     from distributed.deploy.spec import SpecCluster
 
     instances = getattr(SpecCluster, "_instances", None)
+    if clusters:
+        quiet()
     for cluster in clusters:
         kill_worker_processes(cluster)
         with contextlib.suppress(BaseException):
             cluster.close(timeout=1)
         if instances is not None:
             instances.discard(cluster)
+
+
+def quiet() -> None:
+    """Silence Dask's loggers for the rest of the process: once its cluster is being killed
+    (Ctrl-C), each closed connection would log a traceback."""
+    names = [name for name in logging.root.manager.loggerDict if name.startswith("distributed")]
+    for name in ["distributed", *names]:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def kill_worker_processes(cluster: Any) -> None:

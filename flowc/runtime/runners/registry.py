@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flowc.runtime.runners.base import TaskRunner
+from flowc.runtime.runners.sigint import children_ignore_ctrl_c
 
 __all__ = ["RUNNERS", "RunnerEntry", "build", "runner_class"]
 
@@ -56,7 +57,10 @@ def runner_class(name: str) -> type[TaskRunner]:
             f"{entry.cls} needs the {entry.library!r} package: install it with "
             f"pip install 'flowc[{entry.extra}]'"
         )
-    cls: type[TaskRunner] = getattr(importlib.import_module(entry.module), entry.cls)
+    # Dask's import starts a process (Python's resource tracker): keep Ctrl-C from it.
+    with children_ignore_ctrl_c():
+        module = importlib.import_module(entry.module)
+    cls: type[TaskRunner] = getattr(module, entry.cls)
     return cls
 
 
