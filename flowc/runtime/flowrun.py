@@ -26,6 +26,7 @@ from flowc.runtime.futures import TaskRunFuture
 from flowc.runtime.inputs import replace_runs
 from flowc.runtime.lineage import ResultLinks
 from flowc.runtime.states import State
+from flowc.runtime.tags import current_tags
 
 if TYPE_CHECKING:
     from flowc.runtime.flows import Flow
@@ -66,6 +67,8 @@ class FlowRun:
         self.start: float | None = None
         self.end: float | None = None
         self.run_count = 0
+        #: the tags of the ``tags(...)`` blocks around the call of the flow.
+        self.tags: frozenset[str] = current_tags()
         if parent is None:
             #: every task run of the whole tree of flow runs, in creation order.
             self.records: list[TaskRun] = []
