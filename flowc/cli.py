@@ -232,6 +232,9 @@ def _finish(
     state = flow_run.state
     if not quiet:
         out.print(display.summary_table(flow_run.records))
+        artifacts = display.artifacts_table(flow_run)
+        if artifacts is not None:
+            out.print(artifacts)
     if state.is_completed():
         if not quiet:
             out.print(display.state_text(flow_run), soft_wrap=True)
