@@ -83,6 +83,13 @@ PUBLIC = {
         "rate_limit",
     ],
     "flowc.variables": ["MAX_VARIABLE_NAME_LENGTH", "Variable", "variables_file"],
+    "flowc.assets": [
+        "Asset",
+        "AssetProperties",
+        "add_asset_metadata",
+        "asset_metadata",
+        "materialize",
+    ],
     "flowc.runtime.task_run": [
         "api_url",
         "id",

@@ -35,6 +35,7 @@ PREFECT_ALIASES: dict[str, str] = {
 PREFECT_ALIASES.update(
     {
         "prefect.artifacts": "flowc.artifacts",
+        "prefect.assets": "flowc.assets",
         "prefect.concurrency": "flowc.concurrency",
         "prefect.concurrency.sync": "flowc.concurrency.sync",
         "prefect.concurrency.asyncio": "flowc.concurrency.asyncio",
