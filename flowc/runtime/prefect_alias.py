@@ -37,6 +37,7 @@ PREFECT_ALIASES.update(
         "prefect.artifacts": "flowc.artifacts",
         "prefect.assets": "flowc.assets",
         "prefect.concurrency": "flowc.concurrency",
+        "prefect.context": "flowc.context",
         "prefect.concurrency.sync": "flowc.concurrency.sync",
         "prefect.concurrency.asyncio": "flowc.concurrency.asyncio",
         "prefect.variables": "flowc.variables",
