@@ -244,6 +244,7 @@ def artifacts_table(flow_run: FlowRun) -> RenderableType | None:
     artifacts = artifacts_of(flow_run)
     if not artifacts:
         return None
+    # only runs that made an artifact asked for their id; reading ``id`` would make one
     made_by = {str(run.id): run.name for run in flow_run.records if run._id is not None}
     made_by.update((str(run.id), run.run_name) for run in flow_run.flow_runs)
     table = Table(title="artifacts", title_justify="left", header_style="bold")
