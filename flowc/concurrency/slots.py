@@ -10,12 +10,14 @@ Two kinds of slots, as on Prefect's server:
 
 * a limit without decay counts *leases*: ``concurrency(...)`` holds one from entering its block
   to leaving it. A lease records its process; leases of processes that died are dropped, so a
-  killed worker never keeps its slots.
+  killed worker never keeps its slots (a process id reused by a new process before anyone
+  looked keeps the lease until that process ends: rare, and never unbounded).
 * a limit with ``slot_decay_per_second`` counts occupied slots that drain at that rate: each
   ``rate_limit(...)`` call occupies slots that come back on their own, and a
   ``concurrency(...)`` block on such a limit gives back what has not drained yet when it ends.
 
-Waiting is polling: the lock is held only to read and write the file, never while waiting.
+Waiting is polling: the lock is held only to read and write the file, never while waiting, and
+a look that changes nothing writes nothing.
 """
 
 from __future__ import annotations
@@ -108,25 +110,35 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _entry(state: dict[str, Any], name: str) -> dict[str, Any]:
+def _entry(state: dict[str, Any], name: str, now: float) -> dict[str, Any]:
     entry = state.setdefault(name, {})
     entry.setdefault("occupied", 0.0)
-    entry.setdefault("updated", time.time())
+    entry.setdefault("updated", now)
     entry.setdefault("leases", {})
     return entry
 
 
 def _occupied(limit: Limit, entry: dict[str, Any], now: float) -> float:
-    """Slots in use now: drained by decay, or the leases of live processes."""
+    """Slots in use now: what has not drained yet, or the leases held."""
     if limit.slot_decay_per_second > 0:
-        drained = (now - entry["updated"]) * limit.slot_decay_per_second
-        entry["occupied"] = max(0.0, entry["occupied"] - drained)
-        entry["updated"] = now
-        return float(entry["occupied"])
+        drained = max(0.0, now - entry["updated"]) * limit.slot_decay_per_second
+        return max(0.0, float(entry["occupied"]) - drained)
+    return float(sum(lease["slots"] for lease in entry["leases"].values()))
+
+
+def _settle(limit: Limit, entry: dict[str, Any], now: float) -> None:
+    """Write the drained count down as of ``now``, before changing it."""
+    entry["occupied"] = _occupied(limit, entry, now)
+    entry["updated"] = now
+
+
+def _drop_dead_leases(entry: dict[str, Any]) -> bool:
+    """Forget the leases of processes that no longer exist; True if there were any."""
     leases = entry["leases"]
-    for lease_id in [key for key, lease in leases.items() if not _alive(lease["pid"])]:
+    dead = [key for key, lease in leases.items() if not _alive(lease["pid"])]
+    for lease_id in dead:
         del leases[lease_id]
-    return float(sum(lease["slots"] for lease in leases.values()))
+    return bool(dead)
 
 
 def _check_request(request: Request, limits: Sequence[Limit]) -> None:
@@ -163,16 +175,21 @@ def try_acquire(request: Request, limits: Sequence[Limit]) -> Lease | float:
         state = _load()
         now = time.time()
         wait = 0.0
+        dropped = False
         for limit in active:
-            free = limit.limit - _occupied(limit, _entry(state, limit.name), now)
+            entry = _entry(state, limit.name, now)
+            dropped = _drop_dead_leases(entry) or dropped
+            free = limit.limit - _occupied(limit, entry, now)
             if free < request.slots:
                 wait = max(wait, _time_to_free(limit, request.slots - free))
         if wait > 0:
-            _save(state)  # the dead leases dropped, the drained slots
+            if dropped:
+                _save(state)
             return wait
         for limit in active:
-            entry = _entry(state, limit.name)
+            entry = _entry(state, limit.name, now)
             if limit.slot_decay_per_second > 0:
+                _settle(limit, entry, now)
                 entry["occupied"] += request.slots
             if request.mode == "concurrency":
                 entry["leases"][lease.id] = {"pid": os.getpid(), "slots": request.slots}
@@ -194,11 +211,11 @@ def release(lease: Lease) -> None:
         state = _load()
         now = time.time()
         for limit in lease.limits:
-            entry = _entry(state, limit.name)
+            entry = _entry(state, limit.name, now)
             held = entry["leases"].pop(lease.id, None)
             if held is None or limit.slot_decay_per_second == 0:
                 continue
-            _occupied(limit, entry, now)
+            _settle(limit, entry, now)
             drained = (now - lease.acquired) * limit.slot_decay_per_second
             entry["occupied"] = max(0.0, entry["occupied"] - max(0.0, held["slots"] - drained))
         _save(state)

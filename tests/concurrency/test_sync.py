@@ -234,3 +234,11 @@ def test_limits_apply_to_task_runs_on_a_thread_pool() -> None:
 
     assert queries() == list(range(8))
     assert occupancy.highest == 1
+
+
+def test_a_free_decaying_limit_is_taken_on_the_first_try() -> None:
+    set_limit("api", 1, slot_decay_per_second=0.001)
+    rate_limit("api", timeout_seconds=0)  # one look: a new limit has all its slots free
+    set_limit("db", 1, slot_decay_per_second=0.001)
+    with concurrency("db", timeout_seconds=0):
+        pass
