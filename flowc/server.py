@@ -21,9 +21,9 @@ class ServerRequiredError(FlowcError, NotImplementedError):
 
 def server_required(what: str) -> NoReturn:
     raise ServerRequiredError(
-        f"{what} needs a Prefect server (deployments, work pools, schedules, Cloud); flowc "
-        "runs flows locally and does not provide one: call the flow directly or use "
-        "`flowc run FILE`"
+        f"{what} needs a Prefect server, which flowc does not have: flowc runs flows locally "
+        "(no deployments, work pools, blocks, schedules or Cloud); call the flow directly or "
+        "use `flowc run FILE`"
     )
 
 

@@ -59,6 +59,17 @@ INTEGRATION_ALIASES: dict[str, str] = {
     "prefect_ray.task_runners": "flowc.integrations.prefect_ray.task_runners",
     "prefect_ray.context": "flowc.integrations.prefect_ray.context",
 }
+#: Prefect modules that only talk to its server: importing one says so in one line.
+SERVER_ONLY = frozenset(
+    {
+        "prefect.automations",
+        "prefect.blocks",
+        "prefect.client",
+        "prefect.events",
+        "prefect.server",
+        "prefect.workers",
+    }
+)
 _ALIASED_ROOTS = frozenset({"prefect", "prefect_dask", "prefect_ray"})
 
 
@@ -96,6 +107,11 @@ class _PrefectAliasFinder(importlib.abc.MetaPathFinder):
             return importlib.machinery.ModuleSpec(
                 fullname, _AliasLoader(lambda: importlib.import_module(target_name))
             )
+        package = ".".join(fullname.split(".")[:2])
+        if package in SERVER_ONLY:
+            from flowc.server import server_required
+
+            server_required(package)
         offered = ", ".join(sorted(PREFECT_ALIASES) + sorted(INTEGRATION_ALIASES))
         raise ModuleNotFoundError(
             f"No module named {fullname!r}: flowc run maps Prefect's modules to flowc's, and "

@@ -153,7 +153,14 @@ def test_prefect_modules_resolve_to_flowc() -> None:
 
 
 def test_unmapped_prefect_module_is_a_clear_error() -> None:
-    with loader.prefect_aliases(), pytest.raises(ModuleNotFoundError, match="prefect.blocks"):
+    with loader.prefect_aliases(), pytest.raises(ModuleNotFoundError, match="prefect.cache_x"):
+        importlib.import_module("prefect.cache_x.policies")
+
+
+def test_server_only_prefect_module_says_it_needs_a_server() -> None:
+    from flowc.server import ServerRequiredError
+
+    with loader.prefect_aliases(), pytest.raises(ServerRequiredError, match="prefect.blocks"):
         importlib.import_module("prefect.blocks.system")
 
 

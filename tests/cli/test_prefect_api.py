@@ -53,3 +53,15 @@ def test_what_needs_a_server_is_one_line(flowc: Any) -> None:
     assert result.code == 1
     assert "ServerRequiredError: served.serve() needs a Prefect server" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_importing_a_server_only_module_is_one_line(flowc: Any, tmp_path: Path) -> None:
+    path = tmp_path / "blocks.py"
+    path.write_text(
+        "from prefect import flow\nfrom prefect.blocks.system import Secret\n\n"
+        "@flow\ndef uses_secret() -> int:\n    return 1\n"
+    )
+    result = flowc("run", path)
+    assert result.code == 1
+    assert "ServerRequiredError: prefect.blocks needs a Prefect server" in result.stderr
+    assert "Traceback" not in result.stderr
