@@ -242,3 +242,32 @@ def test_a_free_decaying_limit_is_taken_on_the_first_try() -> None:
     set_limit("db", 1, slot_decay_per_second=0.001)
     with concurrency("db", timeout_seconds=0):
         pass
+
+
+@task
+def _occupy(log: str, n: int) -> int:
+    from holder import _change  # the worker process imports it from this directory
+
+    with concurrency("machine"):
+        _change(Path(log), +1)
+        time.sleep(0.02)
+        _change(Path(log), -1)
+    return n
+
+
+def test_limits_apply_to_task_runs_in_worker_processes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flowc.task_runners import ProcessPoolTaskRunner
+
+    set_limit("machine", 1)
+    monkeypatch.syspath_prepend(str(HOLDER.parent))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(HOLDER.parent), *sys.path]))
+    log = tmp_path / "occupancy.json"
+
+    @flow(task_runner=ProcessPoolTaskRunner(max_workers=2))
+    def on_processes() -> list[int]:
+        return _occupy.map([str(log)] * 6, range(6)).result()
+
+    assert on_processes() == list(range(6))
+    assert json.loads(log.read_text()) == {"now": 0, "max": 1}
