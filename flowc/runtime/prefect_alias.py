@@ -30,26 +30,32 @@ PREFECT_ALIASES: dict[str, str] = {
     "prefect.utilities.annotations": "flowc.utilities.annotations",
     "prefect.exceptions": "flowc.exceptions",
     "prefect.logging": "flowc.logging",
+    # results, caching and transactions
+    "prefect.cache_policies": "flowc.cache_policies",
+    "prefect.context": "flowc.context",
+    "prefect.filesystems": "flowc.filesystems",
+    "prefect.locking": "flowc.locking",
+    "prefect.locking.filesystem": "flowc.locking.filesystem",
+    "prefect.locking.memory": "flowc.locking.memory",
+    "prefect.results": "flowc.results",
+    "prefect.settings": "flowc.settings",
+    "prefect.tasks": "flowc.tasks",
+    "prefect.transactions": "flowc.transactions",
+    # artifacts, assets, concurrency limits, variables, run context, testing, deployments
+    "prefect.artifacts": "flowc.artifacts",
+    "prefect.assets": "flowc.assets",
+    "prefect.concurrency": "flowc.concurrency",
+    "prefect.concurrency.asyncio": "flowc.concurrency.asyncio",
+    "prefect.concurrency.sync": "flowc.concurrency.sync",
+    "prefect.deployments": "flowc.deployments",
+    "prefect.runtime": "flowc.runtime",
+    "prefect.runtime.deployment": "flowc.runtime.deployment",
+    "prefect.runtime.flow_run": "flowc.runtime.flow_run",
+    "prefect.runtime.task_run": "flowc.runtime.task_run",
+    "prefect.testing": "flowc.testing",
+    "prefect.testing.utilities": "flowc.testing.utilities",
+    "prefect.variables": "flowc.variables",
 }
-#: Prefect's wider API (artifacts, concurrency limits, variables, run context, testing).
-PREFECT_ALIASES.update(
-    {
-        "prefect.artifacts": "flowc.artifacts",
-        "prefect.assets": "flowc.assets",
-        "prefect.concurrency": "flowc.concurrency",
-        "prefect.context": "flowc.context",
-        "prefect.concurrency.sync": "flowc.concurrency.sync",
-        "prefect.concurrency.asyncio": "flowc.concurrency.asyncio",
-        "prefect.variables": "flowc.variables",
-        "prefect.runtime": "flowc.runtime",
-        "prefect.runtime.flow_run": "flowc.runtime.flow_run",
-        "prefect.runtime.task_run": "flowc.runtime.task_run",
-        "prefect.runtime.deployment": "flowc.runtime.deployment",
-        "prefect.testing": "flowc.testing",
-        "prefect.testing.utilities": "flowc.testing.utilities",
-        "prefect.deployments": "flowc.deployments",
-    }
-)
 #: Prefect's integration packages: flowc's stand-ins (its runners and their helpers).
 INTEGRATION_ALIASES: dict[str, str] = {
     "prefect_dask": "flowc.integrations.prefect_dask",

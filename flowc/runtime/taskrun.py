@@ -54,6 +54,7 @@ class TaskRun:
         "_name",
         "node",
         "checkpoint_key",
+        "transaction",
         "priority",
         "context_tags",
         "__weakref__",
@@ -101,6 +102,8 @@ class TaskRun:
         self.node: str | None = None
         #: its key in the run's checkpoint store (``--checkpoint``), once dispatched.
         self.checkpoint_key: str | None = None
+        #: the transaction it was created in, then its own (see flowc.runtime.caching).
+        self.transaction: Any = None
         #: plan mode: the longest remaining path from this run (see flowc.optimize).
         self.priority = 0.0
         #: the tags of the ``tags(...)`` blocks around the call that created the run.
