@@ -2,9 +2,11 @@
 
 Prefect keeps artifacts on its server; flowc keeps them with the run, so the run report and
 ``flowc run``'s summary list them. :func:`record_artifact` is the single way in: a new id adds
-an artifact, a known id updates it (``update_progress_artifact``). A runner that executes a
-task run elsewhere (another process, a cluster worker) ships the record back and calls
-:func:`record_artifact` in the driver with that run's flow run.
+an artifact, a known id updates it (``update_progress_artifact``). In a worker of another
+process (a task run placed whole on a process, Dask or Ray worker) the flow run is the
+worker's stand-in, whose observer sends the record to the driver as an ``"artifact"`` event;
+the driver (:mod:`flowc.runtime.placed`) calls :func:`record_artifact` again with its own
+flow run.
 """
 
 from __future__ import annotations
@@ -59,6 +61,10 @@ def record_artifact(record: ArtifactRecord, flow_run: FlowRun | None = None) -> 
     run = flow_run if flow_run is not None else current_flow_run()
     if run is None:
         return False
+    observer = run.root.observer
+    if observer is not None:  # a worker's stand-in flow run: the driver records it
+        observer.emit(("artifact", dataclasses.asdict(record)))
+        return True
     with _lock:
         artifacts = _by_root.setdefault(run.root, {})
         existing = artifacts.get(record.id)
