@@ -5,7 +5,8 @@ It never imports libcst or the compiler; a Dask or Ray worker needs only this ha
 It is also Prefect's ``prefect.runtime``: ``flow_run``, ``task_run`` and ``deployment`` are
 its submodules, loaded on first use, so that ``from flowc import runtime`` (and, under
 ``flowc run``, ``from prefect import runtime``) gives ``runtime.flow_run.name`` without
-importing them with every ``import flowc``.
+importing them with every ``import flowc``. They only read the current run; the engine's
+records of runs are ``flowrun.FlowRun`` and ``taskrun.TaskRun`` (no underscore).
 """
 
 from __future__ import annotations
