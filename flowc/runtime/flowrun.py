@@ -13,6 +13,7 @@ that were never resolved.
 from __future__ import annotations
 
 import collections
+import types
 import uuid
 import warnings
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from flowc.runtime import states
 from flowc.runtime.context import flow_run_var, task_run_var
-from flowc.runtime.futures import TaskRunFuture
+from flowc.runtime.futures import TaskRunFuture, TaskRunFutureList
 from flowc.runtime.inputs import replace_runs
 from flowc.runtime.lineage import ResultLinks
 from flowc.runtime.states import State
@@ -53,6 +54,7 @@ class FlowRun:
         parameters: dict[str, Any],
         parent: FlowRun | None,
         record: TaskRun | None,
+        render_name: bool = True,
     ) -> None:
         self.id = uuid.uuid4()
         self.flow = flow
@@ -62,7 +64,8 @@ class FlowRun:
         self.root: FlowRun = parent.root if parent is not None else self
         #: the task run that stands for this subflow in its parent, if it is one.
         self.record = record
-        self.run_name = flow.render_run_name(parameters) or f"{flow.name}-{self.id.hex[:6]}"
+        rendered = flow.render_run_name(parameters) if render_name else None
+        self.run_name = rendered or f"{flow.name}-{self.id.hex[:6]}"
         self.runner: TaskRunner = None  # type: ignore[assignment]  # set when entered
         self.runs: list[TaskRun] = []
         #: results of this flow run's task runs by identity, for value edges (lineage).
@@ -73,6 +76,8 @@ class FlowRun:
         self.run_count = 0
         #: the tags of the ``tags(...)`` blocks around the call of the flow.
         self.tags: frozenset[str] = current_tags()
+        #: a generator the body returned (consumed into the state's data), given back as is.
+        self.returned_generator: Any = None
         if parent is None:
             #: every task run of the whole tree of flow runs, in creation order.
             self.records: list[TaskRun] = []
@@ -149,7 +154,13 @@ def warn_unresolved(flow_run: FlowRun) -> None:
 
 
 def final_state_of(value: Any) -> tuple[State, Any]:
-    """The flow state its return value implies, and the value with futures made states."""
+    """The flow state its return value implies, and the value with futures made states.
+
+    A returned generator is consumed into a list, as Prefect does ("generators aren't
+    portable"): its code runs inside the flow run and the state holds the items.
+    """
+    if isinstance(value, types.GeneratorType):
+        value = list(value)
     returned_runs: list[TaskRun] = []
 
     def to_state(run: TaskRun) -> State:
@@ -160,10 +171,14 @@ def final_state_of(value: Any) -> tuple[State, Any]:
     converted = replace_runs(value, to_state)
     if isinstance(value, State) and value._run is None:
         return value, value.data if value.is_completed() else value
+    if isinstance(converted, TaskRunFutureList):
+        converted = list(converted)  # its states are no futures: a plain list, as Prefect's
     if isinstance(value, (TaskRunFuture, State)):
         group: list[State] | None = [converted]
-    elif type(value) in (list, tuple, set) and all(
-        isinstance(item, (TaskRunFuture, State)) for item in value
+    elif (
+        isinstance(value, (list, tuple, set))  # subclasses too: .map's list, named tuples
+        and value
+        and all(isinstance(item, (TaskRunFuture, State)) for item in value)
     ):
         group = list(converted)
     else:
@@ -202,6 +217,8 @@ def run_body(flow_run: FlowRun, call: Callable[[], Any]) -> State:
         return _exception_state(exc)
     if flow_run.deferred:
         flow_run.flush()
+    if isinstance(value, types.GeneratorType):
+        flow_run.returned_generator = value
     return final_state_of(value)[0]
 
 
@@ -215,12 +232,17 @@ def _exception_state(exc: BaseException) -> State:
     return states.Failed(f"Flow run encountered an exception: {described}", data=exc)
 
 
-def returned_value(state: State, return_state: bool) -> Any:
-    """What calling the flow gives back: the state, the value, or the raised exception."""
+def returned_value(state: State, return_state: bool, flow_run: FlowRun | None = None) -> Any:
+    """What calling the flow gives back: the state, the value, or the raised exception.
+
+    A flow that returned a generator gives back that generator, consumed (as Prefect does);
+    its state holds the items.
+    """
     if return_state:
         return state
     if state.is_completed():
-        return state.data
+        generator = getattr(flow_run, "returned_generator", None)
+        return generator if generator is not None else state.data
     raise state.exception()
 
 

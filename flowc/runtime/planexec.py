@@ -41,7 +41,6 @@ from flowc.runtime.groupcall import PREVIOUS, GroupCall, Step, count_previous, m
 from flowc.runtime.inputs import replace_runs
 from flowc.runtime.nodeids import site_of
 from flowc.runtime.planmode import PlanOptions, active_plan, plan_mode
-from flowc.runtime.runners.errors import CallNotSent
 
 if TYPE_CHECKING:
     from flowc.runtime.flowrun import FlowRun
@@ -267,13 +266,13 @@ def _dispatch_unit(chains: list[list[TaskRun]], runner: TaskRunner) -> None:
                 attempt.on_start()
 
     def on_done(outcome: Outcome | BaseException) -> None:
-        if isinstance(outcome, CallNotSent):  # one unpicklable argument: place them one by one
-            _back_to_scheduling(members, runner)
-            return
         if not isinstance(outcome, Outcome) or not outcome.ok:
-            for chain in attempts:  # the group call itself failed: a dead worker, say
-                for attempt in chain:
-                    attempt.on_done(outcome)
+            # The group failed as a whole: an argument that does not pickle, a result that
+            # could not come back, a worker that died. Which member caused it is unknown, so
+            # each runs again on its own, as it would have without the plan: the culprit fails
+            # or crashes alone and its downstream runs are NotReady. (Members that had run
+            # before a worker died run twice.)
+            _back_to_scheduling(members, runner)
             return
         for chain, outcomes in zip(attempts, outcome.value, strict=True):
             for attempt, own in zip(chain, outcomes, strict=False):  # stops at a failure

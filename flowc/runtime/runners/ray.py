@@ -154,3 +154,14 @@ def _init_ray(address: str | None, init_kwargs: dict[str, Any]) -> None:
             f"cannot connect to the Ray cluster at {target!r} ({exc}): check that it is "
             "running (`ray status`) and that the address is right"
         ) from None
+    if target in (None, "local"):
+        logger.warning(LISTENING)
+
+
+#: Said when flowc starts a local Ray: what listens where, since it cannot be loopback only.
+LISTENING = (
+    "note: the local Ray flowc started listens on every network interface of this machine "
+    "(its GCS, raylet and workers; Ray has no setting to keep them on loopback) and, unless "
+    "RAY_AUTH_MODE=disabled, asks clients for its token; --runner dask starts a "
+    "loopback-only cluster"
+)
