@@ -65,3 +65,23 @@ def test_importing_a_server_only_module_is_one_line(flowc: Any, tmp_path: Path) 
     assert result.code == 1
     assert "ServerRequiredError: prefect.blocks needs a Prefect server" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_main_block_runs_list_their_artifacts(flowc: Any, tmp_path: Path) -> None:
+    path = tmp_path / "script.py"
+    path.write_text(
+        "from prefect import flow\nfrom prefect.artifacts import create_link_artifact\n"
+        "from prefect.variables import Variable\n\n"
+        "@flow\ndef linked() -> str:\n"
+        "    create_link_artifact('https://www.prefect.io/', link_text='Prefect', key='the-link')\n"
+        "    return Variable.get('crew', default='nobody')\n\n"
+        "if __name__ == '__main__':\n"
+        "    Variable.set('crew', 'Zaphod')\n"
+        "    print(linked())\n"
+    )
+    report_path = tmp_path / "report.json"
+    result = flowc("run", "--main", path, "--report", report_path)
+    assert result.code == 0, result.stderr
+    assert "Zaphod" in result.stdout
+    assert "the-link" in result.stdout and "[Prefect](https://www.prefect.io/)" in result.stdout
+    assert "the-link" in report_path.read_text()
