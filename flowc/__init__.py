@@ -17,7 +17,9 @@ from flowc.runtime.flows import Flow, flow
 from flowc.runtime.futures import PrefectFuture, PrefectFutureList, as_completed, wait
 from flowc.runtime.report import capture
 from flowc.runtime.states import State, StateType
+from flowc.runtime.tags import tags
 from flowc.runtime.tasks import Task, task
+from flowc.server import deploy, serve
 
 __version__ = "0.1.0"
 
@@ -32,18 +34,13 @@ __all__ = [
     "allow_failure",
     "as_completed",
     "capture",
+    "deploy",
     "flow",
     "get_run_logger",
     "quote",
+    "serve",
     "tags",
     "task",
     "unmapped",
     "wait",
 ]
-
-
-def tags(*names: str) -> object:
-    """Prefect's ``tags`` context manager; flowc records no tags on runs, so it only nests."""
-    import contextlib
-
-    return contextlib.nullcontext(set(names))

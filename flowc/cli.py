@@ -214,6 +214,10 @@ def _run_script(
     records = [record for run in outcome.flow_runs for record in run.records]
     if not quiet:
         out.print(display.summary_table(records))
+        for flow_run in outcome.flow_runs:
+            artifacts = display.artifacts_table(flow_run)
+            if artifacts is not None:
+                out.print(artifacts)
     for flow_run in outcome.flow_runs:
         if not quiet or not flow_run.state.is_completed():
             (out if flow_run.state.is_completed() else err).print(
@@ -324,6 +328,9 @@ def _finish(
     state = flow_run.state
     if not quiet:
         out.print(display.summary_table(flow_run.records))
+        artifacts = display.artifacts_table(flow_run)
+        if artifacts is not None:
+            out.print(artifacts)
     if state.is_completed():
         if not quiet:
             out.print(display.state_text(flow_run), soft_wrap=True)

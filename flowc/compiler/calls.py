@@ -188,7 +188,7 @@ def apply(interp: Interpreter, callee: Value, node: cst.Call, frame: Frame) -> V
         return interp.project.apply(frame.func.module, callee, args[0]) if args else UNKNOWN
     name = api_name(callee)
     args, kwargs = arguments(interp, node, frame)
-    if name in ("unmapped", "allow_failure", "quote") and args:
+    if name in ("unmapped", "allow_failure", "quote", "opaque") and args:
         return Annotated(name, args[0])
     if name in ("task", "flow"):
         if args:

@@ -133,7 +133,7 @@ class Union(Value):
 
 @dataclass(frozen=True)
 class Annotated(Value):
-    """``unmapped(x)``, ``allow_failure(x)`` or ``quote(x)``."""
+    """``unmapped(x)``, ``allow_failure(x)``, ``quote(x)`` or ``opaque(x)``."""
 
     kind: str
     inner: Value

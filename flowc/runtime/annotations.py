@@ -1,14 +1,15 @@
 """Argument annotations that change how a future in an argument is treated.
 
 ``unmapped`` keeps an iterable static in ``.map``; ``allow_failure`` lets a downstream run even
-if that upstream failed (it receives the exception); ``quote`` hides a value from resolution.
+if that upstream failed (it receives the exception); ``quote`` hides a value from resolution;
+``opaque`` resolves a future (or state) but never looks inside the value it gives.
 """
 
 from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
-__all__ = ["BaseAnnotation", "allow_failure", "quote", "unmapped"]
+__all__ = ["BaseAnnotation", "allow_failure", "opaque", "quote", "unmapped"]
 
 T = TypeVar("T")
 
@@ -55,5 +56,15 @@ class allow_failure(BaseAnnotation[T]):
 
 class quote(BaseAnnotation[T]):
     """Pass the value as it is: no futures inside it are resolved and no edges recorded."""
+
+    __slots__ = ()
+
+
+class opaque(BaseAnnotation[T]):
+    """Resolve this future (or state) to its result, but do not search that value for more.
+
+    For large results (big dicts, data frames) the search for nested futures costs more than
+    the task; ``opaque(future)`` still records the upstream edge and waits for it.
+    """
 
     __slots__ = ()

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LIVE_COLUMNS",
+    "artifacts_table",
     "failure_detail",
     "format_user_exception",
     "live_category",
@@ -54,6 +55,7 @@ LIVE_COLUMNS = ("running", "completed", "failed", "other")
 STATE_ORDER = ("Completed", "Cached", "Failed", "TimedOut", "Crashed", "NotReady", "Cancelled")
 MAX_LIVE_ROWS = 20
 MAX_RESULT_CHARS = 500
+MAX_ARTIFACT_CHARS = 60
 
 _STYLES = {
     StateType.COMPLETED: "green",
@@ -236,6 +238,40 @@ def summary_table(records: Sequence[TaskRun]) -> RenderableType:
     return table
 
 
+def artifacts_table(flow_run: FlowRun) -> RenderableType | None:
+    """The artifacts the run made (key, type, the run that made it, description, data), if any."""
+    from flowc.runtime.artifacts import artifacts_of
+
+    artifacts = artifacts_of(flow_run)
+    if not artifacts:
+        return None
+    # only runs that made an artifact asked for their id; reading ``id`` would make one
+    made_by = {str(run.id): run.name for run in flow_run.records if run._id is not None}
+    made_by.update((str(run.id), run.run_name) for run in flow_run.flow_runs)
+    table = Table(title="artifacts", title_justify="left", header_style="bold")
+    for column in ("key", "type", "made by", "description", "data"):
+        table.add_column(column, overflow="ellipsis", no_wrap=column == "data")
+    for artifact in artifacts:
+        run = artifact.task_run or artifact.flow_run
+        data = artifact.data
+        shown = f"{data:g}%" if artifact.type == "progress" else str(data).strip()
+        table.add_row(
+            artifact.key or "-",
+            artifact.type,
+            made_by.get(run or "", run or "-"),
+            artifact.description or "",
+            _first_line(shown, MAX_ARTIFACT_CHARS),
+        )
+    return table
+
+
+def _first_line(text: str, limit: int) -> str:
+    line, _, rest = text.partition("\n")
+    if len(line) > limit or rest:
+        return line[:limit] + "…"
+    return line
+
+
 def _name_style(name: str) -> str:
     if name in ("Completed", "Cached"):
         return "green"
@@ -340,6 +376,10 @@ def failure_detail(exc: BaseException) -> str | None:
 
 def format_user_exception(exc: BaseException) -> str:
     """The exception as Python prints it, with only the user's frames (not flowc's)."""
+    from flowc.server import ServerRequiredError
+
+    if isinstance(exc, ServerRequiredError):  # not a bug to trace: a feature flowc lacks
+        return f"{type(exc).__name__}: {exc}"
     parts: list[str] = []
     for item, link in _chain(exc):
         if link:

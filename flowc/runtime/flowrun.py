@@ -25,6 +25,7 @@ from flowc.runtime.futures import TaskRunFuture, TaskRunFutureList
 from flowc.runtime.inputs import replace_runs
 from flowc.runtime.lineage import ResultLinks
 from flowc.runtime.states import State
+from flowc.runtime.tags import current_tags
 
 if TYPE_CHECKING:
     from flowc.runtime.flows import Flow
@@ -73,6 +74,8 @@ class FlowRun:
         self.start: float | None = None
         self.end: float | None = None
         self.run_count = 0
+        #: the tags of the ``tags(...)`` blocks around the call of the flow.
+        self.tags: frozenset[str] = current_tags()
         #: a generator the body returned (consumed into the state's data), given back as is.
         self.returned_generator: Any = None
         if parent is None:

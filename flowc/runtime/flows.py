@@ -183,6 +183,30 @@ class Flow(Generic[R]):
         Flow.__init__(clone, self.fn, **options)
         return clone
 
+    # ----------------------------------------------------------------- server-only
+
+    def serve(self, *args: Any, **kwargs: Any) -> Any:
+        """Prefect serves deployments from its server; flowc says in one line it has none."""
+        from flowc.server import server_required
+
+        server_required(f"{self.name}.serve()")
+
+    def deploy(self, *args: Any, **kwargs: Any) -> Any:
+        from flowc.server import server_required
+
+        server_required(f"{self.name}.deploy()")
+
+    def to_deployment(self, *args: Any, **kwargs: Any) -> Any:
+        from flowc.server import server_required
+
+        server_required(f"{self.name}.to_deployment()")
+
+    @classmethod
+    def from_source(cls, *args: Any, **kwargs: Any) -> Any:
+        from flowc.server import server_required
+
+        server_required("flow.from_source()")
+
     # ----------------------------------------------------------------- running
 
     def __call__(self, *args: Any, return_state: bool = False, **kwargs: Any) -> Any:

@@ -16,7 +16,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from flowc.runtime.annotations import BaseAnnotation, allow_failure, quote
+from flowc.runtime.annotations import BaseAnnotation, allow_failure, opaque, quote
 from flowc.runtime.futures import TaskRunFuture
 from flowc.runtime.states import State
 
@@ -157,6 +157,11 @@ def _visit(
         if found is not None:
             found.annotated = True
         if isinstance(value, quote):
+            return value.value if rebuild else value
+        if isinstance(value, opaque):
+            inner_run = _run_of(value.value)
+            if inner_run is not None:
+                return on_run(inner_run, value.value, allowed)
             return value.value if rebuild else value
         allow = allowed or isinstance(value, allow_failure)
         inner = _visit(value.value, on_run, allow, seen, rebuild, found)

@@ -134,6 +134,10 @@ class PlacedRun:
             self._created(*event[1:])
         elif event[0] == "log":
             _log(*event[1:])
+        elif event[0] == "artifact":
+            from flowc.runtime.artifacts import ArtifactRecord, record_artifact
+
+            record_artifact(ArtifactRecord(**event[1]), self.run.flow_run)
 
     def _state(
         self, run_id: str, type_: str, name: str, message: str | None, ts: float, run_count: int

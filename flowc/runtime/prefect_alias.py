@@ -41,14 +41,41 @@ PREFECT_ALIASES: dict[str, str] = {
     "prefect.settings": "flowc.settings",
     "prefect.tasks": "flowc.tasks",
     "prefect.transactions": "flowc.transactions",
+    # artifacts, assets, concurrency limits, variables, run context, testing, deployments
+    "prefect.artifacts": "flowc.artifacts",
+    "prefect.assets": "flowc.assets",
+    "prefect.concurrency": "flowc.concurrency",
+    "prefect.concurrency.asyncio": "flowc.concurrency.asyncio",
+    "prefect.concurrency.sync": "flowc.concurrency.sync",
+    "prefect.deployments": "flowc.deployments",
+    "prefect.runtime": "flowc.runtime",
+    "prefect.runtime.deployment": "flowc.runtime.deployment",
+    "prefect.runtime.flow_run": "flowc.runtime.flow_run",
+    "prefect.runtime.task_run": "flowc.runtime.task_run",
+    "prefect.testing": "flowc.testing",
+    "prefect.testing.utilities": "flowc.testing.utilities",
+    "prefect.variables": "flowc.variables",
 }
-#: Prefect's integration packages: stand-ins offering flowc's runner of the same name.
+#: Prefect's integration packages: flowc's stand-ins (its runners and their helpers).
 INTEGRATION_ALIASES: dict[str, str] = {
-    "prefect_dask": "DaskTaskRunner",
-    "prefect_dask.task_runners": "DaskTaskRunner",
-    "prefect_ray": "RayTaskRunner",
-    "prefect_ray.task_runners": "RayTaskRunner",
+    "prefect_dask": "flowc.integrations.prefect_dask",
+    "prefect_dask.task_runners": "flowc.integrations.prefect_dask.task_runners",
+    "prefect_dask.utils": "flowc.integrations.prefect_dask.utils",
+    "prefect_ray": "flowc.integrations.prefect_ray",
+    "prefect_ray.task_runners": "flowc.integrations.prefect_ray.task_runners",
+    "prefect_ray.context": "flowc.integrations.prefect_ray.context",
 }
+#: Prefect modules that only talk to its server: importing one says so in one line.
+SERVER_ONLY = frozenset(
+    {
+        "prefect.automations",
+        "prefect.blocks",
+        "prefect.client",
+        "prefect.events",
+        "prefect.server",
+        "prefect.workers",
+    }
+)
 _ALIASED_ROOTS = frozenset({"prefect", "prefect_dask", "prefect_ray"})
 
 
@@ -81,40 +108,22 @@ class _PrefectAliasFinder(importlib.abc.MetaPathFinder):
     ) -> importlib.machinery.ModuleSpec | None:
         if not _is_aliased(fullname):
             return None
-        if fullname in PREFECT_ALIASES:
-            target_name = PREFECT_ALIASES[fullname]
+        target_name = PREFECT_ALIASES.get(fullname) or INTEGRATION_ALIASES.get(fullname)
+        if target_name is not None:
             return importlib.machinery.ModuleSpec(
                 fullname, _AliasLoader(lambda: importlib.import_module(target_name))
             )
-        if fullname in INTEGRATION_ALIASES:
-            runner = INTEGRATION_ALIASES[fullname]
-            return importlib.machinery.ModuleSpec(
-                fullname, _AliasLoader(lambda: _integration_module(fullname, runner))
-            )
+        package = ".".join(fullname.split(".")[:2])
+        if package in SERVER_ONLY:
+            from flowc.server import server_required
+
+            server_required(package)
         offered = ", ".join(sorted(PREFECT_ALIASES) + sorted(INTEGRATION_ALIASES))
         raise ModuleNotFoundError(
             f"No module named {fullname!r}: flowc run maps Prefect's modules to flowc's, and "
             f"flowc has no equivalent of this one (mapped: {offered})",
             name=fullname,
         )
-
-
-def _integration_module(name: str, runner: str) -> types.ModuleType:
-    """A package named like a Prefect integration whose only attribute is flowc's runner."""
-    module = types.ModuleType(
-        name, f"flowc's stand-in for {name}: {runner} from flowc.task_runners"
-    )
-    module.__path__ = []  # a package, so that '<name>.task_runners' imports
-
-    def __getattr__(attribute: str) -> Any:
-        if attribute == runner:
-            import flowc.task_runners
-
-            return getattr(flowc.task_runners, runner)
-        raise AttributeError(f"module {name!r} (flowc's stand-in) has only {runner!r}")
-
-    vars(module).update(__getattr__=__getattr__, __all__=[runner])
-    return module
 
 
 def prefect_aliases_active() -> bool:

@@ -13,6 +13,8 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from flowc.runtime.artifacts import ArtifactRecord, artifacts_of
+
 if TYPE_CHECKING:
     from flowc.runtime.flowrun import FlowRun
     from flowc.runtime.states import State
@@ -93,6 +95,7 @@ def task_run_record(run: TaskRun, subflow_runs: dict[int, FlowRun] | None = None
         "kind": run.kind,
         "state": state_record(run.state),
         "run_count": run.run_count,
+        "tags": sorted(run.tags),
         "upstream": {
             "data": [str(up.id) for up in run.upstreams.edges()],
             "wait_for": [str(up.id) for up in run.wait_for],
@@ -128,8 +131,24 @@ def build_report(flow_run: FlowRun, result: Any = ...) -> dict[str, Any]:
                 "name": run.run_name,
                 "parent": str(run.parent.id) if run.parent is not None else None,
                 "state": state_record(run.state),
+                "tags": sorted(run.tags),
             }
             for run in flow_run.flow_runs
         ],
         "task_runs": [task_run_record(run, subflow_runs) for run in flow_run.records],
+        "artifacts": [artifact_record(artifact) for artifact in artifacts_of(flow_run)],
+    }
+
+
+def artifact_record(artifact: ArtifactRecord) -> dict[str, Any]:
+    return {
+        "id": artifact.id,
+        "key": artifact.key,
+        "type": artifact.type,
+        "description": artifact.description,
+        "data": artifact.data,
+        "flow_run": artifact.flow_run,
+        "task_run": artifact.task_run,
+        "created": _iso(artifact.created),
+        "updated": _iso(artifact.updated),
     }

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from flowc.runtime.states import State, StateType
+from flowc.runtime.tags import current_tags
 
 if TYPE_CHECKING:
     from flowc.runtime.flowrun import FlowRun
@@ -55,6 +56,7 @@ class TaskRun:
         "checkpoint_key",
         "transaction",
         "priority",
+        "context_tags",
         "__weakref__",
     )
 
@@ -104,6 +106,8 @@ class TaskRun:
         self.transaction: Any = None
         #: plan mode: the longest remaining path from this run (see flowc.optimize).
         self.priority = 0.0
+        #: the tags of the ``tags(...)`` blocks around the call that created the run.
+        self.context_tags = current_tags()
 
     @property
     def id(self) -> uuid.UUID:
@@ -119,6 +123,11 @@ class TaskRun:
         if name is None:
             name = self._name = f"{self.task.name}-{self.id.hex[:3]}"
         return name
+
+    @property
+    def tags(self) -> frozenset[str]:
+        """Prefect's task run tags: the task's own and those of enclosing ``tags(...)`` blocks."""
+        return frozenset(self.task.tags) | self.context_tags
 
     @property
     def task_name(self) -> str:

@@ -184,3 +184,42 @@ def test_format_user_exception_remote_traceback() -> None:
 
 def test_format_exception_without_traceback() -> None:
     assert display.format_user_exception(ValueError("plain")) == "ValueError: plain"
+
+
+def test_artifacts_table_lists_what_the_run_made() -> None:
+    from flowc.artifacts import create_markdown_artifact, create_progress_artifact
+
+    @task
+    def report_task() -> None:
+        create_markdown_artifact("# Sales\nmore lines", key="gtm-report", description="Quarterly")
+
+    @flow
+    def with_artifacts() -> None:
+        report_task()
+        create_progress_artifact(42.5, key="load")
+
+    @flow
+    def without_artifacts() -> None:
+        ok(1)
+
+    with flowc.capture() as runs:
+        with_artifacts()
+        without_artifacts()
+    made, plain = runs.flow_runs
+    text = render(display.artifacts_table(made))
+    task_run_name = made.records[0].name
+    assert "gtm-report" in text and "Quarterly" in text and task_run_name in text
+    assert "# Sales…" in text and "more lines" not in text
+    assert "load" in text and "42.5%" in text and made.run_name in text
+    assert display.artifacts_table(plain) is None
+
+
+def test_server_required_error_is_one_line() -> None:
+    from flowc.server import ServerRequiredError, server_required
+
+    try:
+        server_required("my-flow.serve()")
+    except ServerRequiredError as exc:
+        text = display.format_user_exception(exc)
+    assert text.count("\n") == 0
+    assert text.startswith("ServerRequiredError: my-flow.serve() needs a Prefect server")

@@ -153,7 +153,14 @@ def test_prefect_modules_resolve_to_flowc() -> None:
 
 
 def test_unmapped_prefect_module_is_a_clear_error() -> None:
-    with loader.prefect_aliases(), pytest.raises(ModuleNotFoundError, match="prefect.blocks"):
+    with loader.prefect_aliases(), pytest.raises(ModuleNotFoundError, match="prefect.cache_x"):
+        importlib.import_module("prefect.cache_x.policies")
+
+
+def test_server_only_prefect_module_says_it_needs_a_server() -> None:
+    from flowc.server import ServerRequiredError
+
+    with loader.prefect_aliases(), pytest.raises(ServerRequiredError, match="prefect.blocks"):
         importlib.import_module("prefect.blocks.system")
 
 
@@ -189,6 +196,47 @@ def test_integration_packages() -> None:
             with pytest.raises(AttributeError):
                 module.SomethingElse  # noqa: B018
     assert "prefect_dask" not in sys.modules and "prefect_ray" not in sys.modules
+
+
+def test_integration_helpers_at_prefects_paths() -> None:
+    with loader.prefect_aliases():
+        from prefect_dask import get_async_dask_client, get_dask_client
+        from prefect_dask.utils import get_dask_client as from_utils
+        from prefect_ray.context import remote_options
+
+        import flowc.integrations.prefect_dask.utils as utils
+        import flowc.integrations.prefect_ray.context as context
+
+        assert get_dask_client is from_utils is utils.get_dask_client
+        assert get_async_dask_client is utils.get_async_dask_client
+        assert remote_options is context.remote_options
+
+
+def test_prefects_wider_api_resolves_to_flowc() -> None:
+    import flowc.runtime
+
+    with loader.prefect_aliases():
+        import prefect.runtime.flow_run
+        from prefect import runtime
+        from prefect.artifacts import create_markdown_artifact
+        from prefect.concurrency.asyncio import rate_limit
+        from prefect.concurrency.sync import concurrency
+        from prefect.deployments import run_deployment
+        from prefect.runtime import deployment, task_run
+        from prefect.testing.utilities import prefect_test_harness
+        from prefect.utilities.annotations import opaque
+        from prefect.variables import Variable
+
+        assert runtime is flowc.runtime
+        assert prefect.runtime.flow_run is flowc.runtime.flow_run
+        assert runtime.flow_run.name is None and task_run.id is None and deployment.id is None
+        assert create_markdown_artifact.__module__ == "flowc.artifacts"
+        assert concurrency.__module__ == "flowc.concurrency.sync"
+        assert rate_limit.__module__ == "flowc.concurrency.asyncio"
+        assert Variable.__module__ == "flowc.variables"
+        assert prefect_test_harness.__module__ == "flowc.testing.utilities"
+        assert opaque.__module__ == "flowc.runtime.annotations"
+        assert run_deployment.__module__ == "flowc.deployments"
 
 
 # --------------------------------------------------------------------------- loading

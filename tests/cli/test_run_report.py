@@ -18,6 +18,7 @@ TASK_RUN_FIELDS = {
     "kind",
     "state",
     "run_count",
+    "tags",
     "upstream",
     "parent",
     "start",
@@ -48,6 +49,7 @@ def test_top_level_fields(graph_report: dict[str, Any]) -> None:
         "end",
         "flow_runs",
         "task_runs",
+        "artifacts",
     }
     assert graph_report["schema"] == "flowc.run/1"
     assert graph_report["flow"] == "graph-flow"

@@ -30,6 +30,7 @@ CASES = [
     ("map_range", "map_range"),
     ("unmapped_config", "unmapped_config"),
     ("quoted", "quoted"),
+    ("opaque_input", "opaque_input"),
     ("wait_for_forms", "wait_for_forms"),
     ("containers", "containers"),
     ("loop_append", "loop_append"),

@@ -9,6 +9,7 @@ import pydantic
 
 from flowc import allow_failure, capture, flow, quote, task, unmapped
 from flowc.futures import PrefectFuture
+from flowc.utilities.annotations import opaque
 
 
 @task
@@ -170,6 +171,26 @@ def test_quote_passes_value_unresolved_and_records_no_edge():
     with capture() as runs:
         assert f() is True
     assert _upstream_tasks(runs, "echo") == []
+
+
+def test_opaque_resolves_the_future_but_not_what_it_holds():
+    @flow
+    def f():
+        inner = value.submit(2)
+        inner.wait()
+        holder = value.submit(quote({"inner": inner}))  # a result that holds a future
+        received = echo.submit(opaque(holder)).result()
+        plain = echo.submit(opaque([inner])).result()
+        return received, plain
+
+    with capture() as runs:
+        received, plain = f()
+    # the task's result keeps what it held (its future as a state): opaque did not search it
+    assert received["inner"] != 2 and received["inner"].is_completed()
+    assert plain[0] != 2 and plain[0].is_completed()  # the list was passed as it was
+    records = runs.last.records
+    assert [up.task.name for up in records[2].upstreams.edges()] == ["value"]
+    assert records[2].upstreams.edges()[0] is records[1]
 
 
 def test_allow_failure_runs_downstream_with_exception_value():

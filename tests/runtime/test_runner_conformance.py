@@ -453,3 +453,50 @@ def test_what_cannot_be_pickled_fails_its_run_naming_the_type(make_runner, runne
     assert argument.is_failed() and "argument 'value' cannot be pickled" in argument.message
     assert result.is_failed() and "result of type lock" in result.message
     assert exception.is_failed() and "_Unrebuildable" in exception.message
+
+
+@task(retries=1)
+def reports_itself(marker):
+    """Makes artifacts and reads ``prefect.runtime`` where it runs; fails its first attempt."""
+    from flowc import runtime
+    from flowc.artifacts import (
+        create_markdown_artifact,
+        create_progress_artifact,
+        update_progress_artifact,
+    )
+
+    progress = create_progress_artifact(0.0, key="progress")
+    if not os.path.exists(marker):
+        with open(marker, "w") as handle:
+            handle.write("first")
+        raise RuntimeError("first attempt")
+    update_progress_artifact(progress, 100.0)
+    create_markdown_artifact(f"made by {runtime.task_run.name}", key="note")
+    return (
+        runtime.task_run.name,
+        runtime.task_run.run_count,
+        runtime.task_run.parameters,
+        runtime.flow_run.name,
+        runtime.flow_run.id,
+    )
+
+
+def test_artifacts_and_run_information_inside_the_worker(make_runner, tmp_path):
+    marker = str(tmp_path / "marker")
+
+    def body(path):
+        return reports_itself.submit(path).result()
+
+    flow_fn = flow(name="conformance", task_runner=make_runner())(body)
+    with capture() as runs:
+        name, run_count, parameters, flow_run_name, flow_run_id = flow_fn(marker)
+    report = runs.report()
+    (run,) = runs.last.records
+    assert (name, run_count, parameters) == (run.name, 2, {"marker": marker})
+    assert (flow_run_name, flow_run_id) == (runs.last.run_name, str(runs.last.id))
+    artifacts = [(a["key"], a["data"], a["task_run"]) for a in report["artifacts"]]
+    assert artifacts == [
+        ("progress", 0.0, str(run.id)),
+        ("progress", 100.0, str(run.id)),
+        ("note", f"made by {run.name}", str(run.id)),
+    ]

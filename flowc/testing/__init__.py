@@ -1,0 +1,1 @@
+"""``prefect.testing``: helpers for testing flows (see :mod:`flowc.testing.utilities`)."""
