@@ -23,6 +23,7 @@ import libcst as cst
 
 from flowc.compiler.diagnostics import CompileError, Diagnostic
 from flowc.compiler.locate import Locator
+from flowc.compiler.source import SourceReadError, read_limited
 from flowc.compiler.values import (
     UNKNOWN,
     Canon,
@@ -132,7 +133,31 @@ def decode(data: bytes, path: str) -> str:
         ) from None
 
 
+def _syntax_error(path: str, line: int, col: int, message: str) -> CompileError:
+    return CompileError(
+        [
+            Diagnostic(
+                path=path,
+                line=line,
+                col=col,
+                code="E001",
+                severity="error",
+                message=f"syntax error: {message}",
+            )
+        ]
+    )
+
+
 def parse(source: str, path: str) -> cst.Module:
+    """The libcst tree of ``source``, or CompileError for what CPython itself refuses.
+
+    CPython's parser goes first: it is fast, locates errors where the user made them (libcst
+    often reports the token after), and refuses what libcst may accept or choke on: NUL bytes,
+    nesting past its limits. It only builds a tree; nothing is compiled or run.
+    """
+    refused = _python_syntax_error(source, path)
+    if refused is not None:
+        raise _syntax_error(path, *refused)
     try:
         return cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
@@ -142,46 +167,28 @@ def parse(source: str, path: str) -> cst.Module:
         if where is not None:
             line, col = int(where.group(1)), int(where.group(2)) + 1
             message = message[where.end() :]
-        message = message.removeprefix("parser error: ")
-        # CPython's own parser locates most errors where the user made them (libcst often
-        # reports the token after); it only compiles, it never runs anything.
-        python_error = _python_syntax_error(source, path)
-        if python_error is not None:
-            line, col, message = python_error
-        raise CompileError(
-            [
-                Diagnostic(
-                    path=path,
-                    line=line,
-                    col=col,
-                    code="E001",
-                    severity="error",
-                    message=f"syntax error: {message}",
-                )
-            ]
-        ) from None
+        raise _syntax_error(path, line, col, message.removeprefix("parser error: ")) from None
     except (RecursionError, MemoryError) as exc:
-        raise CompileError(
-            [
-                Diagnostic(
-                    path=path,
-                    line=1,
-                    col=1,
-                    code="E001",
-                    severity="error",
-                    message=f"syntax error: too deeply nested to parse ({type(exc).__name__})",
-                )
-            ]
+        raise _syntax_error(
+            path, 1, 1, f"too deeply nested to parse ({type(exc).__name__})"
         ) from None
 
 
 def _python_syntax_error(source: str, path: str) -> tuple[int, int, str] | None:
+    """Where and why CPython's parser refuses ``source``; None when it accepts it."""
+    nul = source.find("\0")
+    if nul >= 0:
+        line = source.count("\n", 0, nul) + 1
+        col = nul - (source.rfind("\n", 0, nul) + 1) + 1
+        return (line, col, "source code cannot contain null bytes")
     try:
         compile(source, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
     except SyntaxError as exc:
         return (exc.lineno or 1, exc.offset or 1, exc.msg or "invalid syntax")
-    except (ValueError, RecursionError, MemoryError):
-        return None
+    except (RecursionError, MemoryError) as exc:
+        return (1, 1, f"too deeply nested to parse ({type(exc).__name__})")
+    except ValueError as exc:
+        return (1, 1, str(exc) or "invalid source")
     return None
 
 
@@ -223,9 +230,10 @@ class Project:
             return self.cache[key]
         self.cache[key] = None  # a cycle sees an unknown module, not a loop
         try:
-            source = decode(file.read_bytes(), str(file))
+            source = decode(read_limited(file), str(file))
             module = parse(source, str(file))
         except (OSError, CompileError) as exc:
+            reason = exc.reason if isinstance(exc, SourceReadError) else exc
             self.diagnostics.append(
                 Diagnostic(
                     path=str(file),
@@ -233,7 +241,7 @@ class Project:
                     col=1,
                     code="W002",
                     severity="warning",
-                    message=f"imported module not analysed: {exc}",
+                    message=f"imported module not analysed: {reason}",
                 )
             )
             return None

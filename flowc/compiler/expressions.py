@@ -374,6 +374,17 @@ class Expressions(State):
                     return True
                 if truth is None:
                     known = False
+            if known:
+                return produce(known)
+            # a test decided only at run time: what the element resolves, it resolves on
+            # some paths only (the futures it skips stay pending)
+            before = self.track.save()
+            try:
+                return produce(known)
+            finally:
+                self.track.load(self.track.merge([before, self.track.save()]))
+
+        def produce(known: bool) -> bool:
             if comp.inner_for_in is not None:
                 saved = self.conditional
                 self.conditional = self.conditional or not known
