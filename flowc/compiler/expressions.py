@@ -69,6 +69,7 @@ class Expressions(State):
     """Evaluates expressions (``e_<libcst class name>`` handlers) to abstract values."""
 
     def ev(self, node: cst.BaseExpression, frame: Frame) -> Value:
+        self.spend(node, frame)
         handler = getattr(self, "e_" + type(node).__name__, None)
         return handler(node, frame) if handler is not None else UNKNOWN
 
@@ -400,10 +401,10 @@ class Expressions(State):
                 self.conditional = saved
             return known
 
-        if items is not None and self.steps + len(items) <= UNROLL_BUDGET:
+        if items is not None and self.mult == 1 and self.steps + len(items) <= UNROLL_BUDGET:
             all_known = True
             for element in items:
-                self.steps += 1
+                self.spend(comp.iter, frame)
                 self.bind(comp.target, element, frame)
                 all_known = body() and all_known
             return all_known

@@ -33,15 +33,22 @@ from flowc.compiler.values import (
     Union,
     Value,
     elements,
+    flattened,
     futures_in,
     member_of,
+    weight,
 )
 
 __all__ = ["Frame", "Site", "State", "bind_params"]
 
 MAX_DEPTH = 8
+#: Steps (statements, expressions, loop iterations) a loop may be unrolled within; past it the
+#: rest of its iterations are walked once and counted by arithmetic.
 UNROLL_BUDGET = 50_000
-HARD_BUDGET = 500_000
+#: Steps a whole walk may take: past it the walk stops with a graph break naming the line.
+HARD_BUDGET = 300_000
+#: Largest nested value (elements counted through every level) followed element by element.
+MAX_VALUE_WEIGHT = 100_000
 
 
 @dataclass(eq=False)
@@ -89,7 +96,7 @@ class _Continue(Exception):
 
 
 class _Abort(Exception):
-    pass
+    """The walk's budget is spent: the graph break saying where is already recorded."""
 
 
 def _small(value: Any) -> bool:
@@ -153,6 +160,18 @@ class State:
 
     def project_code(self, frame: Frame, value: Value) -> str:
         return type(value).__name__
+
+    def spend(self, node: cst.CSTNode, frame: Frame, steps: int = 1) -> None:
+        """Count work; past :data:`HARD_BUDGET` steps stop the walk with a graph break here."""
+        self.steps += steps
+        if self.steps > HARD_BUDGET:
+            self.brk(
+                node,
+                frame,
+                f"analysis stopped: more than {HARD_BUDGET:,} steps (loops or calls too large "
+                "to follow); the counts of the call sites found so far are not known",
+            )
+            raise _Abort
 
     def pos(self, node: cst.CSTNode, frame: Frame) -> tuple[int, int]:
         return frame.func.module.position(node, frame.func.top)
@@ -288,7 +307,20 @@ class State:
         return _derive(iterable)
 
     # ------------------------------------------------------------------ binding
+    def bounded(self, value: Value, node: cst.CSTNode, frame: Frame) -> Value:
+        """``value``, or past :data:`MAX_VALUE_WEIGHT` its futures in a collection of unknown
+        length, with a graph break: a value that large is not followed element by element."""
+        if weight(value) <= MAX_VALUE_WEIGHT:
+            return value
+        self.brk(
+            self.current or node,
+            frame,
+            f"value too large to follow: more than {MAX_VALUE_WEIGHT:,} elements nested in it",
+        )
+        return flattened(value)
+
     def bind(self, target: cst.BaseExpression, value: Value, frame: Frame) -> None:
+        value = self.bounded(value, target, frame)
         if isinstance(target, cst.Name):
             frame.env[target.value] = value
         elif isinstance(target, (cst.Tuple, cst.List)):

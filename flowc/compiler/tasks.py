@@ -185,7 +185,13 @@ def map_runs(
     for value in static:
         interp.link(value, runs)
     for value, items in mapped:
-        if items is not None and n is not None and len(runs) == n and runs[0][1] is not None:
+        if (
+            items is not None
+            and n is not None
+            and len(runs) == n
+            and runs
+            and runs[0][1] is not None
+        ):
             for run, item in zip(runs, items, strict=False):
                 interp.link(item, [run])
         else:

@@ -1,0 +1,61 @@
+"""Loops, recursion and work the walk cannot afford: counts by arithmetic, or a graph break.
+
+No test measures time: each asserts what the walk answers, and the default pytest timeout
+catches a walk that would not end.
+"""
+
+from __future__ import annotations
+
+from flowc.compiler import compile_source
+from flowc.compiler.state import HARD_BUDGET, MAX_VALUE_WEIGHT
+
+HEAD = "from prefect import flow, task\n\n\n@task\ndef t(*xs):\n    return xs\n\n\n"
+
+
+def test_nested_loops_are_counted_by_arithmetic() -> None:
+    source = HEAD + (
+        "@flow\ndef f():\n    fs = []\n    for i in range(300):\n        for j in range(300):\n"
+        "            for k in range(300):\n                fs.append(t.submit(i, j, k))\n"
+        "    return fs\n"
+    )
+    flow = compile_source(source, "nested.py").flow("f")
+    (node,) = flow.nodes
+    assert node.count == 27_000_000 and node.dynamic is None
+    assert flow.breaks == []
+
+
+def test_a_loop_too_long_to_unroll_keeps_its_exact_count() -> None:
+    source = HEAD + "@flow\ndef f():\n    for i in range(60_000):\n        t.submit(i)\n"
+    (node,) = compile_source(source, "long.py").flow("f").nodes
+    assert node.count == 60_000
+
+
+def test_a_recursive_flow_is_a_graph_break_naming_the_line() -> None:
+    source = HEAD + (
+        "@flow\ndef rec(n: int = 150):\n    if n <= 0:\n        return 0\n"
+        "    return t(n) + rec(n - 1)\n"
+    )
+    flow = compile_source(source, "rec.py").flow("rec")
+    assert [(b.line, b.reason) for b in flow.breaks] == [
+        (13, "recursive call of flow 'rec' is not followed")
+    ]
+
+
+def test_a_walk_past_its_budget_stops_with_a_graph_break() -> None:
+    helpers = "".join(f"def h{i}(x):\n" + f"    h{i + 1}(x)\n" * 10 + "\n\n" for i in range(1, 6))
+    source = HEAD + helpers + "def h6(x):\n    t.submit(x)\n\n\n@flow\ndef f():\n    h1(1)\n"
+    flow = compile_source(source, "wide.py").flow("f")
+    (brk,) = flow.breaks
+    assert brk.reason.startswith(f"analysis stopped: more than {HARD_BUDGET:,} steps")
+    assert 9 < brk.line < 90
+    (node,) = flow.nodes
+    assert node.count is None and node.dynamic
+
+
+def test_values_too_large_to_follow_are_a_graph_break_and_keep_their_edges() -> None:
+    source = HEAD + "@flow\ndef f():\n    v = t.submit(1)\n" + "    v = [v, v]\n" * 40
+    source += "    return t.submit(v)\n"
+    flow = compile_source(source, "vv.py").flow("f")
+    assert flow.breaks and all("value too large to follow" in b.reason for b in flow.breaks)
+    assert str(MAX_VALUE_WEIGHT // 1000) in flow.breaks[0].reason.replace(",", "")
+    assert [(e.source, e.target) for e in flow.edges] == [("t@11", f"t@{12 + 40}")]
