@@ -91,6 +91,8 @@ class TaskDef:
 class FlowDef:
     name: str
     func: FuncDef
+    #: the class name of its ``task_runner=`` (``ThreadPoolTaskRunner``), when given
+    runner: str | None = None
 
     @property
     def qualname(self) -> str:
@@ -392,7 +394,12 @@ class Project:
         if kind == "task":
             watched = _watched(options)
             return TaskRef(TaskDef(name if isinstance(name, str) else func.name, func, watched))
-        flow = FlowDef(name if isinstance(name, str) else func.name.replace("_", "-"), func)
+        runner = options.get("task_runner")
+        flow = FlowDef(
+            name if isinstance(name, str) else func.name.replace("_", "-"),
+            func,
+            runner if isinstance(runner, str) else None,
+        )
         return FlowRef(flow)
 
     def static(self, info: ModuleInfo, node: cst.BaseExpression, top: cst.CSTNode) -> Value:
@@ -427,7 +434,15 @@ class Project:
             positional = [a for a in node.args if a.keyword is None and not a.star]
             if positional:
                 return self.apply(info, callee, self.static(info, positional[0].value, top))
-            return TaskFactory(kind, tuple(_keyword_strings(node).items()))
+            options = _keyword_strings(node)
+            for arg in node.args:
+                if arg.keyword is not None and arg.keyword.value == "task_runner":
+                    runner = arg.value.func if isinstance(arg.value, cst.Call) else arg.value
+                    named = self.static(info, runner, top)
+                    options["task_runner"] = (
+                        named.name.rpartition(".")[2] if isinstance(named, Canon) else ...
+                    )
+            return TaskFactory(kind, tuple(options.items()))
         return UNKNOWN
 
     def parameters(self, flow: FlowDef) -> list[Parameter]:
@@ -441,7 +456,10 @@ def with_options(base: Value, options: dict[str, object]) -> Value:
         watched = tuple(o for o in WATCHED_OPTIONS if o in task.options or o in options)
         return TaskRef(TaskDef(name if isinstance(name, str) else task.name, task.func, watched))
     if isinstance(base, FlowRef):
-        return FlowRef(FlowDef(name if isinstance(name, str) else base.flow.name, base.flow.func))
+        flow = base.flow
+        return FlowRef(
+            FlowDef(name if isinstance(name, str) else flow.name, flow.func, flow.runner)
+        )
     return UNKNOWN
 
 
