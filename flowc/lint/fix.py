@@ -45,7 +45,8 @@ class _Scan(cst.CSTVisitor):
     def __init__(self) -> None:
         self.stack: list[str] = []
         self.functions: dict[str, cst.FunctionDef] = {}
-        self.returns: dict[tuple[str, int], int] = {}
+        #: (function, line of a ``return``) -> (its column, its last line)
+        self.returns: dict[tuple[str, int], tuple[int, int]] = {}
         self.last_import = 0
         self.flavour = "prefect"
 
@@ -59,7 +60,7 @@ class _Scan(cst.CSTVisitor):
     def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
         pos = self.get_metadata(PositionProvider, node)
         if self.stack and node.body and isinstance(node.body[0], cst.Return):
-            self.returns[(".".join(self.stack), pos.start.line)] = pos.start.column
+            self.returns[(".".join(self.stack), pos.start.line)] = (pos.start.column, pos.end.line)
         imports = any(isinstance(s, (cst.Import, cst.ImportFrom)) for s in node.body)
         if not self.stack and imports and pos.start.column == 0:
             self.last_import = pos.end.line
@@ -176,6 +177,9 @@ def _plan(source: str, findings: list[Finding]) -> _Plan:
                 if line and (function, line) not in scan.returns:
                     reason = f"the return on line {line} shares its line with other code"
                     break
+                if line and line <= finding.line <= scan.returns[(function, line)][1]:
+                    reason = f"the future is made by the return on line {line} itself"
+                    break
                 body = scan.functions[function].body if function in scan.functions else None
                 if not line and (not isinstance(body, cst.IndentedBlock) or not body.body):
                     reason = f"the body of {function}() is not an indented block"
@@ -189,7 +193,7 @@ def _plan(source: str, findings: list[Finding]) -> _Plan:
     for (function, line), held in per_exit.items():
         code = f"{wait}([{', '.join(dict.fromkeys(held))}])"
         if line:
-            indent = _indent(lines, line, scan.returns[(function, line)])
+            indent = _indent(lines, line, scan.returns[(function, line)][0])
             row = line
         else:
             body = scan.functions[function].body

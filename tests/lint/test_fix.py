@@ -103,3 +103,15 @@ def test_unfixed_findings_say_why(cli, tmp_path: Path) -> None:
     (line, summary) = result.stdout.splitlines()
     assert line.endswith("(no fix available: no name holds the future at the end of the function)")
     assert summary == "Found 2 errors (1 fixed, 1 remaining)."
+
+
+def test_a_future_made_by_the_return_itself_is_not_fixed(cli, tmp_path: Path) -> None:
+    """Found by the fuzz test: a wait() before the return cannot wait for what it makes."""
+    file = tmp_path / "ret.py"
+    source = HEAD + "@flow\ndef f():\n    fs = []\n    return fs.append(add.submit(1))\n"
+    file.write_text(source)
+    result = cli("lint", "--no-cache", "--fix", str(file))
+    assert file.read_text() == source
+    assert "(no fix available: the future is made by the return on line 12 itself)" in (
+        result.stdout
+    )
