@@ -31,6 +31,10 @@ def _wait_binding(source: str) -> str:
     ]
     (name,) = set(calls)
     for node in ast.walk(tree):
+        stored = isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)
+        if (stored and node.id == name) or (isinstance(node, ast.arg) and node.arg == name):
+            return f"{name} rebound by the program"
+    for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
             for alias in node.names:
                 if (alias.asname or alias.name) == name and alias.name == "wait":
