@@ -26,9 +26,9 @@ class SourceReadError(OSError):
         self.reason = reason
 
 
-def _describe(mode: int) -> str:
+def _describe(mode: int, what: str) -> str:
     if stat.S_ISDIR(mode):
-        return "is a directory, not a Python file"
+        return f"is a directory, not a {what}"
     if stat.S_ISFIFO(mode):
         return "is a FIFO (named pipe), not a regular file"
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
@@ -38,7 +38,9 @@ def _describe(mode: int) -> str:
     return "is not a regular file"
 
 
-def read_limited(path: str | os.PathLike[str], limit: int = MAX_SOURCE_BYTES) -> bytes:
+def read_limited(
+    path: str | os.PathLike[str], limit: int = MAX_SOURCE_BYTES, what: str = "Python file"
+) -> bytes:
     """The bytes of the regular file at ``path`` (symlinks followed), at most ``limit`` of them.
 
     Raises :class:`SourceReadError` for a missing file, anything but a regular file (checked
@@ -52,7 +54,7 @@ def read_limited(path: str | os.PathLike[str], limit: int = MAX_SOURCE_BYTES) ->
     except OSError as exc:
         raise SourceReadError(f"cannot read the file: {exc.strerror or exc}") from None
     if not stat.S_ISREG(before.st_mode):
-        raise SourceReadError(_describe(before.st_mode))
+        raise SourceReadError(_describe(before.st_mode, what))
     too_large = f"is larger than {limit:,} bytes, the most flowc reads"
     if before.st_size > limit:
         raise SourceReadError(f"{too_large} ({before.st_size:,} bytes)")
@@ -63,7 +65,7 @@ def read_limited(path: str | os.PathLike[str], limit: int = MAX_SOURCE_BYTES) ->
         raise SourceReadError(f"cannot read the file: {exc.strerror or exc}") from None
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):  # replaced between stat and open
-            raise SourceReadError(_describe(os.fstat(fd).st_mode))
+            raise SourceReadError(_describe(os.fstat(fd).st_mode, what))
         with os.fdopen(fd, "rb", closefd=False) as handle:
             data = handle.read(limit + 1)
     except OSError as exc:
