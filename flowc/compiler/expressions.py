@@ -240,6 +240,7 @@ class Expressions(State):
         ):
             a, b = elements(left), elements(right)
             if a is not None and b is not None and not isinstance(left, Opaque):
+                self.spend(node, frame, len(a) + len(b))
                 return Seq(tuple(a + b))
             return Opaque((*self.members(left), *self.members(right)))
         for value in (left, right):

@@ -258,15 +258,18 @@ class State:
             return [(site.key, None)] * min(n, 1000)
         first = site.runs
         site.runs += n
+        self.steps += n  # each run is followed one by one from here on: it is work
         return [(site.key, i) for i in range(first, first + n)]
 
     def link(self, value: Value, runs: list[RunRef], kind: str | None = None) -> None:
         """An edge from every upstream found in ``value`` to each of ``runs``."""
+        targets = list(dict.fromkeys(runs))  # runs counted by arithmetic repeat one ref
         for source, found in futures_in(value):
-            for run in runs:
+            for run in targets:
                 self.edge(source, run, kind or found)
 
     def edge(self, source: RunRef, target: RunRef, kind: str) -> None:
+        self.steps += 1  # edges are work too: a map over a map's futures makes one per pair
         self.track.edge(source, target)
         if kind == "value":  # one edge per upstream run: a future's edge covers its value's
             if self.by_key[source[0]].untracked or (source, target, "future") in self.edges:

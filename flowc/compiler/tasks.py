@@ -196,8 +196,9 @@ def map_runs(
                 interp.link(item, [run])
         else:
             inner = value.inner if isinstance(value, Annotated) else value
+            targets = list(dict.fromkeys(runs))  # runs counted by arithmetic repeat one ref
             for source, kind in futures_in(inner):
-                for run in runs:
+                for run in targets:
                     interp.edge(source, run, "value" if isinstance(inner, Future) else kind)
     return runs, bodies
 

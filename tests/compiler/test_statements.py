@@ -59,3 +59,19 @@ def test_values_too_large_to_follow_are_a_graph_break_and_keep_their_edges() -> 
     assert flow.breaks and all("value too large to follow" in b.reason for b in flow.breaks)
     assert str(MAX_VALUE_WEIGHT // 1000) in flow.breaks[0].reason.replace(",", "")
     assert [(e.source, e.target) for e in flow.edges] == [("t@11", f"t@{12 + 40}")]
+
+
+def test_a_loop_of_maps_is_counted_and_its_chain_is_a_graph_break() -> None:
+    """1,000 maps of 1,000 in a loop: runs and edges are work, so the loop is counted by
+    arithmetic; a chain through it cannot be listed run by run, and says so."""
+    source = HEAD + (
+        "@flow\ndef f():\n    xs = list(range(1000))\n    ys = xs\n"
+        "    for i in range(1000):\n        ys = t.map(ys)\n    acc = []\n"
+        "    for i in range(1000):\n        acc = acc + t.map(xs)\n    return ys, acc\n"
+    )
+    flow = compile_source(source, "maps.py").flow("f")
+    assert [(n.id, n.count) for n in flow.nodes] == [("t@14", 1_000_000), ("t@17", 1_000_000)]
+    assert [(b.line, b.reason.split(":")[0]) for b in flow.breaks] == [
+        (14, "its runs depend on each other through a loop too long to unroll")
+    ]
+    assert all(e.source != e.target for e in flow.edges)
