@@ -404,11 +404,22 @@ class Expressions(State):
 
         if items is not None and self.mult == 1 and self.steps + len(items) <= UNROLL_BUDGET:
             all_known = True
-            for element in items:
+            start = self.steps
+            for done, element in enumerate(items):
+                left = len(items) - done
+                if done and self.steps + (self.steps - start) // done * left > UNROLL_BUDGET:
+                    break  # as a loop does: the rest is counted by arithmetic, below
                 self.spend(comp.iter, frame)
                 self.bind(comp.target, element, frame)
                 all_known = body() and all_known
-            return all_known
+            else:
+                return all_known
+            items = items[done:]
+        if items is not None:  # known, but too many to follow one by one
+            self.bind(comp.target, UNKNOWN, frame)
+            with self.context(mult=len(items)):
+                body()
+            return False
         self.bind(comp.target, self.element(iterable), frame)
         code = frame.func.module.code(comp.iter)
         with self.context(
