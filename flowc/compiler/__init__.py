@@ -69,8 +69,9 @@ def _unique(items: list[T]) -> list[T]:
 
 
 def _error(path: str, message: str, code: str = "E003") -> CompileError:
+    """An error about the file as a whole (line 0): ``path: message``."""
     return CompileError(
-        [Diagnostic(path=path, line=1, col=1, code=code, severity="error", message=message)]
+        [Diagnostic(path=path, line=0, col=0, code=code, severity="error", message=message)]
     )
 
 

@@ -33,7 +33,7 @@ def _refused(cwd: Path, name: str, message: str) -> None:
     for command in COMMANDS:
         done = _flowc(cwd, command[0], name, *command[1:])
         assert done.returncode == 2, (command, done.stderr)
-        assert done.stderr == f"{name}:1:1: {message}\n", command
+        assert done.stderr == f"{name}: {message}\n", command
         assert done.stdout == ""
         assert not (cwd / "out.json").exists() and not (cwd / "plan.json").exists()
 
