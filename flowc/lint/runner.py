@@ -157,6 +157,10 @@ def lint_paths(paths: list[Path], options: Options) -> Report:
         if done is not None:
             fixed.append(done)
     for item in fixed:
-        write_fixed(item.path, item.data)
+        try:
+            write_fixed(item.path, item.data)
+        except OSError as exc:  # the file stays as it was; its findings were fixed in memory
+            report.warnings.append(f"{item.path}: cannot write the fixes: {exc.strerror or exc}")
+            continue
         report.fixed += item.count
     return report
