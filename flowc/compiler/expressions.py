@@ -28,6 +28,7 @@ from flowc.compiler.values import (
     Union,
     Value,
     elements,
+    length,
     member_of,
 )
 
@@ -415,9 +416,10 @@ class Expressions(State):
             else:
                 return all_known
             items = items[done:]
-        if items is not None:  # known, but too many to follow one by one
+        count = len(items) if items is not None else length(iterable)
+        if count is not None:  # known, but too many to follow one by one
             self.bind(comp.target, UNKNOWN, frame)
-            with self.context(mult=len(items)):
+            with self.context(mult=count):
                 body()
             return False
         self.bind(comp.target, self.element(iterable), frame)

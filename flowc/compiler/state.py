@@ -18,6 +18,7 @@ import libcst as cst
 from flowc.compiler.analysis import Exit, Tracker
 from flowc.compiler.discovery import FlowDef, FuncDef, Project, literal
 from flowc.compiler.values import (
+    MAX_ELEMENTS,
     UNKNOWN,
     Const,
     DictVal,
@@ -252,10 +253,12 @@ class State:
             site.dynamic = site.dynamic or reason or "count known only at run time"
             site.exact = False
             return [(site.key, None)]
-        if self.mult != 1:
+        if self.mult != 1 or n > MAX_ELEMENTS:  # counted by arithmetic, not run by run
             site.runs += n * self.mult
             site.exact = False
-            return [(site.key, None)] * min(n, 1000)
+            # as many refs as runs, so a list of them still sizes a .map, up to 1,000; past
+            # that one ref: the list's length is then not known (a downstream map is dynamic)
+            return [(site.key, None)] * n if n <= 1000 else [(site.key, None)]
         first = site.runs
         site.runs += n
         self.steps += n  # each run is followed one by one from here on: it is work

@@ -146,13 +146,8 @@ def map_runs(
                 f".map() of {site.task!r} over a dict maps over its keys only: "
                 "pass a list (e.g. list(d.items()))",
             )
-    lengths = sorted(
-        {
-            length(v.inner if isinstance(v, Annotated) else v) or 0
-            for v, items in mapped
-            if items is not None
-        }
-    )
+    known = [length(v.inner if isinstance(v, Annotated) else v) for v, _ in mapped]
+    lengths = sorted({n for n in known if n is not None})
     reason = None
     if not mapped:
         reason = ".map() with no iterable argument (raises MappingMissingIterable at run time)"

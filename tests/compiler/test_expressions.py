@@ -20,3 +20,9 @@ def test_nested_comprehensions_are_counted_by_arithmetic() -> None:
         ("t@15", 27_000_000, None),
     ]
     assert flow.breaks == []
+
+
+def test_a_comprehension_over_a_huge_range_is_counted() -> None:
+    source = SOURCE.replace("for _ in range(300)]", "for _ in range(10**15)]")
+    flow = compile_source(source, "huge.py").flow("f")
+    assert ("t@10", 300 * 10**15) in [(n.id, n.count) for n in flow.nodes]

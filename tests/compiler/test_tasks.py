@@ -26,3 +26,14 @@ def test_an_empty_map_has_zero_runs(tmp_path: Path) -> None:
         ("fetch@16", 0, None),
         ("total@17", 0, None),
     ]
+
+
+def test_a_map_over_a_huge_range_is_counted_not_listed() -> None:
+    from flowc.compiler import compile_source
+
+    source = REPORT.replace("range(pages)", "range(10**12)")
+    flow = compile_source(source, "huge.py", expand=True).flow("report")
+    fetch, total = flow.nodes
+    assert (fetch.id, fetch.count, fetch.dynamic) == ("fetch@16", 10**12, None)
+    assert (total.id, total.count) == ("total@17", None)  # not 1,000: not known run by run
+    assert total.dynamic and "known only at run time" in total.dynamic
