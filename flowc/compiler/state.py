@@ -43,11 +43,12 @@ from flowc.compiler.values import (
 __all__ = ["Frame", "Site", "State", "bind_params"]
 
 MAX_DEPTH = 8
-#: Steps (statements, expressions, loop iterations) a loop may be unrolled within; past it the
-#: rest of its iterations are walked once and counted by arithmetic.
-UNROLL_BUDGET = 50_000
+#: Steps (statements, expressions, runs, edges) a loop may be unrolled within (a loop of 10,000
+#: submits takes some 200,000); past it the rest of its iterations are walked once and counted
+#: by arithmetic.
+UNROLL_BUDGET = 250_000
 #: Steps a whole walk may take: past it the walk stops with a graph break naming the line.
-HARD_BUDGET = 300_000
+HARD_BUDGET = 1_000_000
 #: Largest nested value (elements counted through every level) followed element by element.
 MAX_VALUE_WEIGHT = 100_000
 

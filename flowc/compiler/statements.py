@@ -276,9 +276,7 @@ class Statements(State):
         if items is not None and self.mult == 1 and self.steps + len(items) <= UNROLL_BUDGET:
             broke = self.unroll(stmt, items, frame)
         elif n is not None:
-            self.bind(stmt.target, UNKNOWN, frame)
-            with self.context(mult=n):
-                self.loop_once(stmt.body, frame)
+            self.counted(stmt, n, frame)
         else:
             if not deferred:
                 members = [r for r, k in futures_in(iterable) if k == "future" and r[1] is None]
@@ -307,9 +305,7 @@ class Statements(State):
                 left = len(items) - done
                 spent = self.steps - start
                 if done and self.steps + spent // done * left > UNROLL_BUDGET:
-                    self.bind(stmt.target, UNKNOWN, frame)
-                    with self.context(mult=left):
-                        self.loop_once(stmt.body, frame)
+                    self.counted(stmt, left, frame)
                     return False
                 self.bind(stmt.target, item, frame)
                 self.steps += 1
@@ -323,6 +319,24 @@ class Statements(State):
         finally:
             self.track.loop_leave(frame.env, False)
         return False
+
+    def counted(self, stmt: cst.For, n: int, frame: Frame) -> None:
+        """Walk the body once for ``n`` iterations, counting its runs by arithmetic.
+
+        One walk cannot say what ``n`` iterations leave in a name the body rebinds (a list
+        appended to ``n`` times, a counter): each such name holds either its value before or
+        the one walk's, so nothing downstream takes one iteration's value for all of them
+        (a ``.map`` over that list is dynamic, never a made-up count).
+        """
+        before = dict(frame.env)
+        self.bind(stmt.target, UNKNOWN, frame)
+        with self.context(mult=n):
+            self.loop_once(stmt.body, frame)
+        for name, value in list(frame.env.items()):
+            if name not in before:
+                frame.env[name] = _join(UNKNOWN, value)
+            elif before[name] is not value and before[name] != value:
+                frame.env[name] = _join(before[name], value)
 
     def loop_once(
         self,

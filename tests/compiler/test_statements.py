@@ -42,12 +42,12 @@ def test_a_recursive_flow_is_a_graph_break_naming_the_line() -> None:
 
 
 def test_a_walk_past_its_budget_stops_with_a_graph_break() -> None:
-    helpers = "".join(f"def h{i}(x):\n" + f"    h{i + 1}(x)\n" * 10 + "\n\n" for i in range(1, 6))
-    source = HEAD + helpers + "def h6(x):\n    t.submit(x)\n\n\n@flow\ndef f():\n    h1(1)\n"
+    helpers = "".join(f"def h{i}(x):\n" + f"    h{i + 1}(x)\n" * 10 + "\n\n" for i in range(1, 7))
+    source = HEAD + helpers + "def h7(x):\n    t.submit(x)\n\n\n@flow\ndef f():\n    h1(1)\n"
     flow = compile_source(source, "wide.py").flow("f")
     (brk,) = flow.breaks
     assert brk.reason.startswith(f"analysis stopped: more than {HARD_BUDGET:,} steps")
-    assert 9 < brk.line < 90
+    assert 9 < brk.line < 100
     (node,) = flow.nodes
     assert node.count is None and node.dynamic
 
@@ -75,3 +75,28 @@ def test_a_loop_of_maps_is_counted_and_its_chain_is_a_graph_break() -> None:
         (14, "its runs depend on each other through a loop too long to unroll")
     ]
     assert all(e.source != e.target for e in flow.edges)
+
+
+def test_what_a_counted_loop_leaves_in_a_name_is_not_one_iterations_value() -> None:
+    """A list appended to 40,000 times, or a counter, is not what one walk of the body left:
+    a map over it is dynamic, never given a count of 1 or 2."""
+    source = HEAD + (
+        "@flow\ndef f():\n    out = []\n    k = 0\n    for i in range(40_000):\n"
+        "        out.append(t.submit(i))\n        k += 1\n"
+        "    t.map(out)\n    return t.map(range(k))\n"
+    )
+    flow = compile_source(source, "counted.py").flow("f")
+    counts = [(n.id, n.count) for n in flow.nodes]
+    assert counts == [("t@14", 40_000), ("t@16", None), ("t@17", None)]
+
+
+def test_a_loop_of_ten_thousand_submits_is_still_unrolled_run_by_run() -> None:
+    source = HEAD + (
+        "@flow\ndef f():\n    a = [t.submit(i) for i in range(10_000)]\n    out = []\n"
+        "    for i in range(10_000):\n        out.append(t.submit(a[i]))\n    return t.map(out)\n"
+    )
+    flow = compile_source(source, "ten.py", expand=True).flow("f")
+    assert len(flow.nodes) == 30_000 and flow.breaks == []
+    assert {("t@11#5", "t@14#5"), ("t@14#5", "t@15#5")} <= {
+        (e.source, e.target) for e in flow.edges
+    }
