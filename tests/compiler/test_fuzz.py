@@ -186,7 +186,7 @@ def check(tmp_path: Path, source: str) -> None:
 
 
 @hypothesis.settings(
-    max_examples=60,
+    max_examples=100,
     deadline=None,
     suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture],
 )
@@ -196,7 +196,7 @@ def test_generated_flows(tmp_path: Path, body: list[str]) -> None:
 
 
 @hypothesis.settings(
-    max_examples=60,
+    max_examples=100,
     deadline=None,
     suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture],
 )
