@@ -50,17 +50,35 @@ def _flowc() -> None:
     """Compile, check and run Prefect-style flows."""
 
 
-@app.command("run")
+@app.command("run", context_settings={"ignore_unknown_options": True})
 def run(
     target: Annotated[
         str,
         typer.Argument(
             metavar="FILE[:FLOW]",
-            help="A Python file, and the flow to run when it has several "
-            "(its function name or its flow name).",
+            help="A Python file, and the flow to run when it has several (its function name "
+            "or its flow name); without FLOW, the flow its __main__ block calls, else the "
+            "one no other flow of the file calls.",
             show_default=False,
         ),
     ],
+    script_args: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[ARGS]...",
+            help="With --main: the script's arguments (its sys.argv[1:]); put -- before them "
+            "when one looks like a flowc option.",
+            show_default=False,
+        ),
+    ] = None,
+    as_script: Annotated[
+        bool,
+        typer.Option(
+            "--main",
+            help="Run FILE as `python FILE ARGS` would, its __main__ block included; every "
+            "flow run it makes is shown and goes into the report.",
+        ),
+    ] = False,
     param: Annotated[
         list[str] | None,
         typer.Option(
@@ -138,10 +156,27 @@ def run(
 ) -> None:
     """Run a flow from FILE: live progress, a summary, the flow's state and result."""
     out, err = Console(), Console(stderr=True)
+    if as_script:
+        refused = {"--param": param, "--checkpoint": checkpoint, "--resume": resume}
+        try:
+            for option, value in refused.items():
+                if value:
+                    raise loader.FlowcUsageError(
+                        f"{option} does not apply with --main: the script decides what it runs"
+                    )
+            request = loader.prepare_run(target, [], runner, workers, report, address)
+        except loader.FlowcUsageError as exc:
+            _fail(err, str(exc), EXIT_USAGE)
+        _run_script(request, script_args or [], out, err, strict, quiet)
+    if script_args:
+        _fail(
+            err, f"unexpected argument {script_args[0]!r} (ARGS are given with --main)", EXIT_USAGE
+        )
+    say = None if quiet else (lambda line: err.print(Text(line, style="yellow"), soft_wrap=True))
     try:
         request = loader.prepare_run(target, param or [], runner, workers, report, address)
         request = _with_plan(request, plan, param or [], checkpoint, resume, err, quiet)
-        outcome = loader.run_file(request, _observer(request, out, err, quiet))
+        outcome = loader.run_file(request, _observer(request, out, err, quiet), say)
     except loader.FlowcUsageError as exc:
         _fail(err, str(exc), EXIT_USAGE)
     except loader.UserCodeError as exc:
@@ -150,6 +185,61 @@ def run(
     except loader.RunInterrupted as exc:
         _interrupted(err, exc.flow_run, report)
     _finish(out, err, outcome, report, strict, quiet)
+
+
+def _run_script(
+    request: loader.RunRequest,
+    args: list[str],
+    out: Console,
+    err: Console,
+    strict: bool,
+    quiet: bool,
+) -> NoReturn:
+    """``--main``: the file as a script; its exit status, its flow runs summed up."""
+    from flowc.runtime import script
+
+    if request.target.flow is not None:
+        _fail(err, f"{request.target.path}: --main runs the whole file: drop ':FLOW'", EXIT_USAGE)
+    try:
+        outcome = script.run_script(request, args, _observer(request, out, err, quiet))
+    except loader.FlowcUsageError as exc:
+        _fail(err, str(exc), EXIT_USAGE)
+    except loader.RunInterrupted as exc:
+        _interrupted(err, exc.flow_run, request.report)
+    error = outcome.error
+    if isinstance(error, SystemExit):
+        if error.code is not None and not isinstance(error.code, int):
+            err.print(Text(str(error.code)), soft_wrap=True)
+    elif error is not None:
+        err.print(Text(display.format_user_exception(error)), soft_wrap=True)
+    records = [record for run in outcome.flow_runs for record in run.records]
+    if not quiet:
+        out.print(display.summary_table(records))
+    for flow_run in outcome.flow_runs:
+        if not quiet or not flow_run.state.is_completed():
+            (out if flow_run.state.is_completed() else err).print(
+                display.state_text(flow_run), soft_wrap=True
+            )
+    if request.report is not None:
+        if outcome.flow_runs:
+            try:
+                loader.write_document(script.build_script_report(outcome), request.report)
+            except OSError as exc:
+                message = f"--report {request.report}: cannot write the report: {exc.strerror}"
+                _fail(err, message, EXIT_USAGE)
+        else:
+            err.print(
+                Text(
+                    f"--report {request.report}: the script made no flow run; no report written",
+                    style="yellow",
+                ),
+                soft_wrap=True,
+            )
+    code = outcome.exit_status
+    if strict and code == 0:
+        bad = [run for run in outcome.flow_runs if loader.exit_code(run, strict=True)]
+        code = 1 if bad else 0
+    raise typer.Exit(code)
 
 
 def _with_plan(
@@ -171,10 +261,12 @@ def _with_plan(
             f"--checkpoint {checkpoint} and --resume {resume}: give one directory "
             "(--resume DIR also keeps checkpointing into DIR)"
         )
+    flow, compiler_params = request.target.flow, _compiler_params(params)
+    entry = loader.static_entry(request.target.path) if flow is None else None
+    if entry is not None:  # several flows: the one the loader will pick (see runtime.selection)
+        flow, compiler_params = entry[0], {**entry[1], **compiler_params}
     try:
-        choice = runplan.choose_plan(
-            request.target.path, request.target.flow, plan, _compiler_params(params)
-        )
+        choice = runplan.choose_plan(request.target.path, flow, plan, compiler_params)
     except runplan.PlanError as exc:
         raise loader.FlowcUsageError(str(exc)) from None
     if choice.note and not quiet:
@@ -238,7 +330,9 @@ def _finish(
             out.print(display.state_text(flow_run), soft_wrap=True)
             out.print(Text(f"result: {display.result_text(state.data)}"), soft_wrap=True)
     else:
-        err.print(Text(display.format_user_exception(state.exception())), soft_wrap=True)
+        detail = display.failure_detail(state.exception())
+        if detail:
+            err.print(Text(detail), soft_wrap=True)
         err.print(display.state_text(flow_run), soft_wrap=True)
     if strict:
         for run in loader.failed_task_runs(flow_run):

@@ -267,3 +267,51 @@ def test_a_dynamic_flow_run_does_not_load_the_optimizer() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+FAULTS = """
+import os
+from flowc import flow, task
+from flowc.futures import wait
+
+@task
+def load(i: int) -> int:
+    if i == 3 and os.environ.get("FLOWC_TEST_IN_DRIVER") != str(os.getpid()):
+        os._exit(1)  # kills the worker process running it
+    return i
+
+@task
+def lock(i: int):
+    import threading
+    return threading.Lock() if i == 5 else i
+
+@task
+def double(x) -> int:
+    return 2 * x
+
+@flow
+def faults(n: int = 80):
+    loaded = load.map(range(n))
+    kept = lock.map(range(n))
+    doubled = [*double.map(loaded), *double.map(kept)]
+    wait(doubled)
+    return [f.state.name for f in doubled]
+"""
+
+
+def test_plan_mode_gives_dynamic_modes_states_when_a_worker_dies_or_a_result_cannot_return(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch whose worker died, or whose results could not come back, is not a failure of
+    every run in it: each member runs again on its own, as without the plan."""
+    import os
+
+    monkeypatch.setenv("FLOWC_TEST_IN_DRIVER", str(os.getpid()))
+    path = tmp_path / "faults.py"
+    path.write_text(FAULTS)
+    plan = _flow_plan(path, "faults")
+    dynamic = _signature(_run(f"{path}:faults", "processes", None))
+    planned = _signature(_run(f"{path}:faults", "processes", plan))
+    assert planned == dynamic
+    states = Counter(state for _, _, state, *_ in planned.values())
+    assert (states["Crashed"], states["NotReady"], states["Failed"]) == (1, 2, 1), states

@@ -84,6 +84,8 @@ def task_call(
     for body_args, body_kwargs in bodies:
         follow_task_body(interp, task, site, frame, body_args, body_kwargs)
     if kind == "call":
+        if isinstance(return_state, Const) and return_state.value:
+            return Future(runs[0])  # the run's State: an upstream like its future
         return Result(frozenset(runs))
     futures: list[Value] = [Future(run) for run in runs]
     if isinstance(return_state, Const) and return_state.value:
@@ -190,11 +192,13 @@ def map_runs(
             for run, item in zip(runs, items, strict=False):
                 interp.link(item, [run])
         else:
+            # A future mapped over is resolved first and stays every child's upstream: a
+            # future edge to each mapped run, as the runtime and Prefect record it.
             inner = value.inner if isinstance(value, Annotated) else value
             targets = list(dict.fromkeys(runs))  # runs counted by arithmetic repeat one ref
             for source, kind in futures_in(inner):
                 for run in targets:
-                    interp.edge(source, run, "value" if isinstance(inner, Future) else kind)
+                    interp.edge(source, run, kind)
     return runs, bodies
 
 

@@ -313,12 +313,13 @@ def returned_by(value: Value, run: RunRef, depth: int = 0) -> Value:
     """What the caller of a subflow gets for the subflow's return ``value``.
 
     The returned object and its direct members are linked to the subflow's run; futures
-    arrive as States, which still count as their task runs' futures; results from inside the
-    subflow's own run carry no lineage in the caller's run.
+    arrive as States, which count as their task runs' futures and only as that (the runtime,
+    like Prefect, never looks a State up by identity); results from inside the subflow's own
+    run carry no lineage in the caller's run.
     """
     links = frozenset([run]) if depth < 2 else frozenset()
     if isinstance(value, Future):
-        return Future(value.run, links)
+        return Future(value.run)
     if isinstance(value, Seq):
         return Seq(tuple(returned_by(v, run, depth + 1) for v in value.items), value.kind, links)
     if isinstance(value, Opaque):

@@ -13,8 +13,7 @@ that were never resolved.
 from __future__ import annotations
 
 import collections
-import threading
-import time
+import types
 import uuid
 import warnings
 from collections.abc import Callable
@@ -22,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from flowc.runtime import states
 from flowc.runtime.context import flow_run_var, task_run_var
-from flowc.runtime.futures import TaskRunFuture
+from flowc.runtime.futures import TaskRunFuture, TaskRunFutureList
 from flowc.runtime.inputs import replace_runs
 from flowc.runtime.lineage import ResultLinks
 from flowc.runtime.states import State
@@ -42,12 +41,19 @@ class UnresolvedFuturesWarning(UserWarning):
 class FlowRun:
     """One run of a flow: its parameters, runner, task runs and state."""
 
+    #: told of each task run created and each state set in this tree of flow runs; only a
+    #: worker's stand-in for the driver's flow run has one (see flowc.runtime.worker).
+    observer: Any = None
+    #: what a worker is told of this flow run, made on first use (see flowc.runtime.placed).
+    worker_info: tuple[Any, ...] | None = None
+
     def __init__(
         self,
         flow: Flow[Any],
         parameters: dict[str, Any],
         parent: FlowRun | None,
         record: TaskRun | None,
+        render_name: bool = True,
     ) -> None:
         self.id = uuid.uuid4()
         self.flow = flow
@@ -57,7 +63,8 @@ class FlowRun:
         self.root: FlowRun = parent.root if parent is not None else self
         #: the task run that stands for this subflow in its parent, if it is one.
         self.record = record
-        self.run_name = flow.render_run_name(parameters) or f"{flow.name}-{self.id.hex[:6]}"
+        rendered = flow.render_run_name(parameters) if render_name else None
+        self.run_name = rendered or f"{flow.name}-{self.id.hex[:6]}"
         self.runner: TaskRunner = None  # type: ignore[assignment]  # set when entered
         self.runs: list[TaskRun] = []
         #: results of this flow run's task runs by identity, for value edges (lineage).
@@ -66,12 +73,12 @@ class FlowRun:
         self.start: float | None = None
         self.end: float | None = None
         self.run_count = 0
+        #: a generator the body returned (consumed into the state's data), given back as is.
+        self.returned_generator: Any = None
         if parent is None:
             #: every task run of the whole tree of flow runs, in creation order.
             self.records: list[TaskRun] = []
             self.flow_runs: list[FlowRun] = []
-            self._cache: dict[str, tuple[Any, float | None]] = {}
-            self._cache_lock = threading.Lock()
             #: runs per call site so far, for node ids (see flowc.runtime.nodeids).
             self.node_counters: dict[str, Any] = {}
             code = getattr(getattr(flow, "fn", None), "__code__", None)
@@ -93,21 +100,6 @@ class FlowRun:
     def add(self, run: TaskRun) -> None:
         self.runs.append(run)
         self.root.records.append(run)
-
-    def cache_lookup(self, key: str) -> Any:
-        with self._cache_lock:
-            entry = self._cache.get(key)
-        if entry is None:
-            return None
-        value, expires = entry
-        if expires is not None and time.time() > expires:
-            return None
-        return _CacheHit(value)
-
-    def cache_store(self, key: str, value: Any, expiration: Any) -> None:
-        expires = time.time() + expiration.total_seconds() if expiration is not None else None
-        with self._cache_lock:
-            self._cache[key] = (value, expires)
 
     def flush(self) -> None:
         """Plan mode: dispatch what the body has submitted so far, as one optimised graph."""
@@ -136,13 +128,6 @@ class FlowRun:
         return f"<FlowRun {self.run_name!r} {self.state}>"
 
 
-class _CacheHit:
-    __slots__ = ("value",)
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-
-
 def warn_unresolved(flow_run: FlowRun) -> None:
     unresolved = flow_run.unresolved_runs()
     if not unresolved:
@@ -166,7 +151,13 @@ def warn_unresolved(flow_run: FlowRun) -> None:
 
 
 def final_state_of(value: Any) -> tuple[State, Any]:
-    """The flow state its return value implies, and the value with futures made states."""
+    """The flow state its return value implies, and the value with futures made states.
+
+    A returned generator is consumed into a list, as Prefect does ("generators aren't
+    portable"): its code runs inside the flow run and the state holds the items.
+    """
+    if isinstance(value, types.GeneratorType):
+        value = list(value)
     returned_runs: list[TaskRun] = []
 
     def to_state(run: TaskRun) -> State:
@@ -177,10 +168,14 @@ def final_state_of(value: Any) -> tuple[State, Any]:
     converted = replace_runs(value, to_state)
     if isinstance(value, State) and value._run is None:
         return value, value.data if value.is_completed() else value
+    if isinstance(converted, TaskRunFutureList):
+        converted = list(converted)  # its states are no futures: a plain list, as Prefect's
     if isinstance(value, (TaskRunFuture, State)):
         group: list[State] | None = [converted]
-    elif type(value) in (list, tuple, set) and all(
-        isinstance(item, (TaskRunFuture, State)) for item in value
+    elif (
+        isinstance(value, (list, tuple, set))  # subclasses too: .map's list, named tuples
+        and value
+        and all(isinstance(item, (TaskRunFuture, State)) for item in value)
     ):
         group = list(converted)
     else:
@@ -219,6 +214,8 @@ def run_body(flow_run: FlowRun, call: Callable[[], Any]) -> State:
         return _exception_state(exc)
     if flow_run.deferred:
         flow_run.flush()
+    if isinstance(value, types.GeneratorType):
+        flow_run.returned_generator = value
     return final_state_of(value)[0]
 
 
@@ -232,12 +229,17 @@ def _exception_state(exc: BaseException) -> State:
     return states.Failed(f"Flow run encountered an exception: {described}", data=exc)
 
 
-def returned_value(state: State, return_state: bool) -> Any:
-    """What calling the flow gives back: the state, the value, or the raised exception."""
+def returned_value(state: State, return_state: bool, flow_run: FlowRun | None = None) -> Any:
+    """What calling the flow gives back: the state, the value, or the raised exception.
+
+    A flow that returned a generator gives back that generator, consumed (as Prefect does);
+    its state holds the items.
+    """
     if return_state:
         return state
     if state.is_completed():
-        return state.data
+        generator = getattr(flow_run, "returned_generator", None)
+        return generator if generator is not None else state.data
     raise state.exception()
 
 

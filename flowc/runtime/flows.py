@@ -108,6 +108,8 @@ class Flow(Generic[R]):
         self.on_running = list(on_running or ())
         self.prefect_options = prefect_options
         self.isasync = inspect.iscoroutinefunction(fn)
+        #: a function that yields: calling the flow gives a generator (flowc.runtime.generators)
+        self.isgenerator = inspect.isgeneratorfunction(fn)
         self.signature = inspect.signature(fn)
         self._validator: Any = None
         self._as_task: Task[Any] | None = None
@@ -186,11 +188,17 @@ class Flow(Generic[R]):
     def __call__(self, *args: Any, return_state: bool = False, **kwargs: Any) -> Any:
         if self.isasync:
             return self._call_async(args, kwargs, return_state)
+        if self.isgenerator:
+            if return_state:
+                raise ValueError("The return_type for a generator flow must be 'result'")
+            from flowc.runtime.generators import run_generator_flow
+
+            return run_generator_flow(self, args, kwargs)
         flow_run = self._start_run(args, kwargs)
         if isinstance(flow_run, State):
             return returned_value(flow_run, return_state)
         state = self._execute(flow_run, lambda: self._call_body_sync(flow_run))
-        return returned_value(state, return_state)
+        return returned_value(state, return_state, flow_run)
 
     async def _call_async(
         self, args: tuple[Any, ...], kwargs: dict[str, Any], return_state: bool
@@ -214,10 +222,15 @@ class Flow(Generic[R]):
             return holder.get("value")
 
         state = await asyncio.to_thread(self._execute, flow_run, call)
-        return returned_value(state, return_state)
+        return returned_value(state, return_state, flow_run)
 
-    def _start_run(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> FlowRun | State:
-        """Bind and resolve parameters; for a subflow, record it in the parent first."""
+    def _start_run(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any], depth: int = 2
+    ) -> FlowRun | State:
+        """Bind and resolve parameters; for a subflow, record it in the parent first.
+
+        ``depth``: how many frames up the user's call is (the subflow record's call site).
+        """
         parameters = self.bind(args, kwargs)
         parent = flow_run_var.get()
         record = None
@@ -229,7 +242,7 @@ class Flow(Generic[R]):
                 parameters,
                 None,
                 task_run_var.get(),
-                engine.caller_site(2),
+                engine.caller_site(depth),
             )
             record.observed = True
             for upstream in engine._upstreams_of(record):
@@ -244,16 +257,33 @@ class Flow(Generic[R]):
             record.run_count = 1
             record.start = time.time()
             engine._set_state(record, states.Running())
+        resolved = resolve_inputs(parameters)
         try:
-            parameters = self.validate_parameters(resolve_inputs(parameters))
+            parameters = self.validate_parameters(resolved)
         except ParameterTypeError as exc:
-            failed = states.Failed(
-                f"Validation of flow parameters failed with error: {exc}", data=exc
-            )
-            if record is not None:
-                engine._finalize(record, failed.copy())
-            return failed
+            return self._rejected_run(resolved, parent, record, exc)
         return FlowRun(self, parameters, parent, record)
+
+    def _rejected_run(
+        self,
+        parameters: dict[str, Any],
+        parent: FlowRun | None,
+        record: Any,
+        exc: ParameterTypeError,
+    ) -> State:
+        """Parameters that fail validation: a flow run that ends Failed without running.
+
+        Prefect creates the flow run first and fails it in its first state change, so the run
+        exists (in reports, for hooks) and the call then raises the validation error.
+        """
+        flow_run = FlowRun(self, parameters, parent, record, render_name=False)
+        flow_run.start = time.time()
+        failed = states.Failed(
+            f"Validation of flow parameters failed with error: {type(exc).__name__}: {exc}",
+            data=exc,
+        )
+        _end_flow_run(self, flow_run, failed)
+        return failed
 
     def call_arguments(self, parameters: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
         bound = inspect.BoundArguments(self.signature, parameters)  # type: ignore[arg-type]
@@ -312,6 +342,8 @@ class Flow(Generic[R]):
         for attempt in range(self.retries + 1):
             flow_run.run_count = attempt + 1
             state = run_body(flow_run, call)
+            if not self.isasync:
+                _settle_abandoned_calls(flow_run, state)
             if not state.is_failed() or attempt == self.retries:
                 break
             flow_run.state = states.AwaitingRetry(f"Retry {attempt + 1}/{self.retries}")
@@ -354,6 +386,26 @@ def _entered(runner: TaskRunner) -> Iterator[TaskRunner]:
         yield runner
     finally:
         runner.__exit__(None, None, None)
+
+
+def _settle_abandoned_calls(flow_run: FlowRun, state: State) -> None:
+    """End the direct calls the body left unfinished when it stopped.
+
+    A direct task call or a subflow call runs in the body's own thread, so once the body has
+    returned or raised, one that is not final never will be: an exception raised inside
+    flowc's own machinery (a ``RecursionError`` near the interpreter's limit) left it. It
+    ends ``Crashed`` with that exception, so waiting for the flow's task runs cannot hang.
+    """
+    cause = state.data if isinstance(state.data, BaseException) else None
+    for run in list(flow_run.runs):
+        if run.is_final() or run.parent is not None or run.kind not in ("call", "subflow"):
+            continue
+        if run.state.is_final():  # its state was set; only waking its waiters was cut short
+            run.release()
+            continue
+        why = f" by {type(cause).__name__}: {cause}" if cause is not None else ""
+        crashed = states.Crashed(f"The call was abandoned{why}", data=cause)
+        engine._finalize(run, crashed)
 
 
 def _cancel_unfinished(flow_run: FlowRun) -> None:

@@ -6,6 +6,9 @@ identity of each task's result and of its direct members (one level deep), and l
 object found in a later call's arguments. Singletons (``None``, booleans, ``...``, small ints)
 cannot be told apart, so they are never linked. flowc keeps a reference with each link so an
 identity that was freed and reused can never point at the wrong run.
+
+A future or a State is never looked up by identity: it stands for its own task run only (as
+in Prefect), even when it is a direct member of a subflow's returned tuple.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from flowc.runtime.annotations import BaseAnnotation, quote
+from flowc.runtime.futures import TaskRunFuture
+from flowc.runtime.states import State
 
 if TYPE_CHECKING:
     from flowc.runtime.taskrun import TaskRun
@@ -82,6 +87,8 @@ class ResultLinks:
     def _walk(
         self, value: Any, found: dict[int, TaskRun], seen: set[int], depth: int, limit: int | None
     ) -> None:
+        if isinstance(value, (State, TaskRunFuture)):
+            return  # its own run, which the future/state walk records
         run = self.producer_of(value)
         if run is not None:
             found.setdefault(id(run), run)

@@ -9,7 +9,11 @@ as functions with typed results, so that tests (and later commands) can call it 
 * for the load and the run, ``prefect`` and the ``prefect.*`` modules a flow file uses resolve
   to flowc's (:func:`prefect_aliases`), even when the real Prefect is installed;
 * a flow the file already ran while it was imported (the seed examples end with a bare
-  ``hello_world()``) is not run a second time: that run is the result.
+  ``hello_world()``) is not run a second time: that run is the result;
+* in a file of several flows, the one to run is the one its source points at (the rules are
+  in :mod:`flowc.runtime.selection`), with its ``__main__`` call's literal arguments.
+
+``flowc run --main`` loads the file as a script instead (:mod:`flowc.runtime.script`).
 
 Every problem with the input raises :class:`FlowcUsageError`, whose message is the one line
 the CLI prints; an exception raised by the file's own top-level code raises
@@ -18,6 +22,7 @@ the CLI prints; an exception raised by the file's own top-level code raises
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import importlib
 import importlib.abc
@@ -27,6 +32,7 @@ import inspect
 import io
 import itertools
 import json
+import logging
 import os
 import re
 import sys
@@ -41,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 import cloudpickle
 
 from flowc.exceptions import FlowcError, ParameterTypeError
+from flowc.runtime import selection
 from flowc.runtime.flows import Flow, use_task_runner
 from flowc.runtime.prefect_alias import (
     INTEGRATION_ALIASES,
@@ -49,6 +56,7 @@ from flowc.runtime.prefect_alias import (
     prefect_aliases_active,
 )
 from flowc.runtime.report import RunCapture, build_report, capture
+from flowc.runtime.runners import registry
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -73,6 +81,7 @@ __all__ = [
     "UserCodeError",
     "check_params",
     "check_report_path",
+    "choose_flow",
     "compile_source",
     "exit_code",
     "failed_task_runs",
@@ -89,6 +98,8 @@ __all__ = [
     "read_source",
     "run_file",
     "select_flow",
+    "static_entry",
+    "write_document",
     "write_report",
 ]
 
@@ -208,58 +219,16 @@ def prepare_run(
 # --------------------------------------------------------------------------- runners
 
 
-def _threads(workers: int | None) -> TaskRunner:
-    from flowc.runtime.runners.threads import ThreadPoolTaskRunner
-
-    return ThreadPoolTaskRunner(max_workers=workers)
-
-
-def _processes(workers: int | None) -> TaskRunner:
-    from flowc.task_runners import ProcessPoolTaskRunner
-
-    return ProcessPoolTaskRunner(max_workers=workers)
-
-
-def _dask(workers: int | None, address: str | None = None) -> TaskRunner:
-    from flowc.task_runners import DaskTaskRunner
-
-    if address is not None:
-        _no_workers_with_address(workers)
-        return DaskTaskRunner(address=address)  # type: ignore[no-any-return]
-    return DaskTaskRunner(cluster_kwargs={"n_workers": workers} if workers else None)  # type: ignore[no-any-return]
-
-
-def _ray(workers: int | None, address: str | None = None) -> TaskRunner:
-    from flowc.task_runners import RayTaskRunner
-
-    if address is not None:
-        _no_workers_with_address(workers)
-    return RayTaskRunner(address, init_kwargs={"num_cpus": workers} if workers else None)  # type: ignore[no-any-return]
-
-
-def _no_workers_with_address(workers: int | None) -> None:
-    if workers is not None:
-        raise ValueError("--workers sizes a cluster flowc starts; drop it with --address")
-
-
-#: The runners that take ``--address`` (a running scheduler or head node).
-_ADDRESSED = ("dask", "ray")
-
-
-#: ``--runner NAME`` → a factory taking ``--workers``. Adding a runner is one entry here.
-RUNNERS: dict[str, Callable[[int | None], TaskRunner]] = {
-    "threads": _threads,
-    "processes": _processes,
-    "dask": _dask,
-    "ray": _ray,
-}
+#: ``--runner NAME`` choices, in the order help lists them (see runners/registry.py).
+RUNNERS = registry.RUNNERS
 
 
 def make_runner(
     name: str | None, workers: int | None, address: str | None = None
 ) -> TaskRunner | None:
     """The runner ``--runner``/``--workers``/``--address`` ask for; ``None`` keeps each flow's."""
-    if address is not None and (name is None or name.lower() not in _ADDRESSED):
+    entry = registry.RUNNERS.get(name.lower()) if name is not None else None
+    if address is not None and (entry is None or not entry.addressed):
         raise FlowcUsageError("--address needs --runner dask or --runner ray")
     if name is None:
         if workers is not None:
@@ -268,11 +237,10 @@ def make_runner(
                 "without --runner each flow uses its own task runner"
             )
         return None
-    factory = RUNNERS.get(name.lower())
-    if factory is None:
+    if name.lower() not in registry.RUNNERS:
         raise FlowcUsageError(f"unknown runner {name!r}: choose one of {', '.join(RUNNERS)}")
     try:
-        return factory(workers) if address is None else factory(workers, address)  # type: ignore[call-arg]
+        return registry.build(name.lower(), workers, address)
     except (ImportError, ValueError, TypeError) as exc:
         raise FlowcUsageError(f"--runner {name}: {exc}") from None
 
@@ -338,9 +306,9 @@ def _sys_path_first(directory: str) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _argv(path: Path) -> Iterator[None]:
+def _argv(path: Path, args: list[str]) -> Iterator[None]:
     saved = sys.argv
-    sys.argv = [str(path)]
+    sys.argv = [str(path), *args]
     try:
         yield
     finally:
@@ -379,30 +347,42 @@ class LoadedModule:
     path: Path
     module: types.ModuleType
     error: BaseException | None = None
+    #: the file's text, for reading which flow it runs (see flowc.runtime.selection).
+    source: str = ""
 
 
 @contextlib.contextmanager
-def load_module(path: Path) -> Iterator[LoadedModule]:
+def load_module(
+    path: Path, as_main: bool = False, args: list[str] | None = None
+) -> Iterator[LoadedModule]:
     """Import ``path`` as a private module; the environment it needs lasts until the block ends.
 
     Raises :class:`FlowcUsageError` for a file that cannot be read or compiled. An exception
     from the file's own top-level code does not raise here: it is in ``LoadedModule.error``,
     because it may be the failure of a flow the file ran (see :func:`run_file`).
+
+    ``as_main`` runs it as ``python FILE ARGS`` would (``flowc run --main``): ``__name__`` is
+    ``"__main__"`` so its ``__main__`` block runs, and ``sys.argv`` is ``[FILE, *args]``. The
+    module is still registered under its private name: flowc's own ``__main__`` stays.
     """
-    code = compile_source(path, read_source(path), str(path.resolve()))
+    source = read_source(path)
+    code = compile_source(path, source, str(path.resolve()))
     directory = str(path.resolve().parent)
     name = _module_name(path)
     spec = importlib.util.spec_from_file_location(name, path.resolve())
     assert spec is not None
     module = importlib.util.module_from_spec(spec)
+    if as_main:
+        module.__name__ = "__main__"
+        module.__spec__ = None  # as for a script run by path
     before = {known.partition(".")[0] for known in list(sys.modules)}
     by_value: list[types.ModuleType] = []
-    with prefect_aliases(), _sys_path_first(directory), _argv(path):
+    with prefect_aliases(), _sys_path_first(directory), _argv(path, args or []):
         sys.modules[name] = module
         try:
             cloudpickle.register_pickle_by_value(module)
             by_value.append(module)
-            loaded = LoadedModule(path, module, _execute(code, module))
+            loaded = LoadedModule(path, module, _execute(code, module), source)
             for sibling in _sibling_modules(before | {name}, directory):
                 cloudpickle.register_pickle_by_value(sibling)
                 by_value.append(sibling)
@@ -411,8 +391,9 @@ def load_module(path: Path) -> Iterator[LoadedModule]:
             for registered in by_value:
                 with contextlib.suppress(ValueError):
                     cloudpickle.unregister_pickle_by_value(registered)
-                if sys.modules.get(registered.__name__) is registered:
-                    del sys.modules[registered.__name__]
+                registered_as = name if registered is module else registered.__name__
+                if sys.modules.get(registered_as) is registered:
+                    del sys.modules[registered_as]
             sys.modules.pop(name, None)
 
 
@@ -514,8 +495,17 @@ def param_value(text: str, parameter: inspect.Parameter | None = None) -> Any:
     return value
 
 
-def check_params(flow: Flow[Any], given: dict[str, str]) -> dict[str, Any]:
-    """``--param`` values for ``flow``: names checked, values parsed and validated (not coerced)."""
+def check_params(
+    flow: Flow[Any],
+    given: dict[str, str],
+    entry: selection.EntryCall | None = None,
+) -> dict[str, Any]:
+    """The parameters to call ``flow`` with: ``--param`` values over the ``__main__`` call's.
+
+    Names are checked here (a name the flow does not take, a required one missing: exit 2, as
+    Prefect refuses such a call before any flow run exists). Values are validated by the
+    flow call itself: a value of the wrong type gives a Failed flow run, as in Prefect.
+    """
     signature = flow.signature.parameters
     by_name = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.values())
@@ -524,14 +514,21 @@ def check_params(flow: Flow[Any], given: dict[str, str]) -> dict[str, Any]:
         if name not in named and not takes_any:
             known = f"its parameters: {', '.join(named)}" if named else "it takes no parameters"
             raise FlowcUsageError(f"flow {flow.name!r} has no parameter {name!r} ({known})")
+    from_main, unknown = selection.main_arguments(flow.signature, entry)
+    values = {**from_main, **{n: param_value(t, signature.get(n)) for n, t in given.items()}}
     for p in signature.values():
-        if p.kind in by_name and p.default is inspect.Parameter.empty and p.name not in given:
+        if p.kind in by_name and p.default is inspect.Parameter.empty and p.name not in values:
+            hint = ""
+            if unknown:
+                hint = (
+                    f" (the __main__ block passes {', '.join(unknown)}, which flowc does not "
+                    "evaluate without running it; or run the block with --main)"
+                )
             raise FlowcUsageError(
-                f"flow {flow.name!r} needs parameter {p.name!r}: pass --param {p.name}=VALUE"
+                f"flow {flow.name!r} needs parameter {p.name!r}: pass --param {p.name}=VALUE" + hint
             )
-    values = {name: param_value(text, signature.get(name)) for name, text in given.items()}
     try:
-        flow.validate_parameters(flow.bind((), values))
+        flow.bind((), values)
     except ParameterTypeError as exc:
         raise FlowcUsageError(f"bad --param: {exc}") from None
     return values
@@ -557,31 +554,66 @@ class RunOutcome:
 Observer = Callable[[RunCapture], "AbstractContextManager[object]"]
 
 
-def run_file(request: RunRequest, observe: Observer | None = None) -> RunOutcome:
+def run_file(
+    request: RunRequest,
+    observe: Observer | None = None,
+    say: Callable[[str], None] | None = None,
+) -> RunOutcome:
     """Load the file and run the selected flow (or take the run the file made at import).
 
     ``observe(capture)`` is entered around the load and the run (the CLI's live display);
-    the runner override applies to runs the file starts at import too.
+    the runner override applies to runs the file starts at import too. ``say(line)`` hears
+    which flow was chosen when the file has several, and why.
     """
     with capture() as runs, use_task_runner(request.runner):
         try:
             with observe(runs) if observe else contextlib.nullcontext():
-                return _load_and_run(request, runs)
+                return _load_and_run(request, runs, say or (lambda line: None))
         except KeyboardInterrupt:
             raise RunInterrupted(runs.started[-1] if runs.started else None) from None
 
 
-def _load_and_run(request: RunRequest, runs: RunCapture) -> RunOutcome:
+def _load_and_run(request: RunRequest, runs: RunCapture, say: Callable[[str], None]) -> RunOutcome:
     path = request.target.path
+    _check_checkpoint_directory(request)
     with load_module(path) as loaded:
-        found = _selected(loaded, runs, request.target.flow)
+        found, entry = _selected(loaded, runs, request.target.flow)
         earlier = [run for run in runs.flow_runs if run.flow is found.flow]
-        if earlier and not request.params:
+        if earlier and not request.params and entry is None:
+            if request.checkpoint is not None:
+                logging.getLogger("flowc.runtime").warning(
+                    f"{path}: the file's module-level code ran flow {found.flow.name!r} as it "
+                    f"was imported, before --{'resume' if request.resume else 'checkpoint'} "
+                    f"could apply: nothing was checkpointed or resumed. Put the call under "
+                    f'`if __name__ == "__main__":` so that flowc run starts the flow itself.',
+                )
             return RunOutcome(found, earlier[-1], at_import=True)
-        values = check_params(found.flow, request.params)
-        with _run_options(request, found.flow):
-            flow_run = _call(found.flow, values, runs)
+        values = check_params(found.flow, request.params, entry)
+        flow = found.flow
+        if entry is not None and entry.options:  # __main__ calls a.with_options(...)(...)
+            flow = flow.with_options(**entry.options)
+        if entry is not None:
+            say(
+                selection.choice_note(
+                    path, found.label, found.flow.signature, entry, request.params
+                )
+            )
+        with _run_options(request, flow):
+            flow_run = _call(flow, values, runs)
         return RunOutcome(found, flow_run, at_import=False)
+
+
+def _check_checkpoint_directory(request: RunRequest) -> None:
+    """Refuse an unusable ``--checkpoint``/``--resume`` directory before importing the file
+    (whose module-level code may start the flow)."""
+    if request.checkpoint is None:
+        return
+    from flowc.runtime.checkpoint import CheckpointError, check_directory
+
+    try:
+        check_directory(request.checkpoint, resume=request.resume)
+    except CheckpointError as exc:
+        raise FlowcUsageError(str(exc)) from None
 
 
 @contextlib.contextmanager
@@ -610,23 +642,68 @@ def _run_options(request: RunRequest, flow: Flow[Any]) -> Iterator[None]:
         yield
 
 
-def _selected(loaded: LoadedModule, runs: RunCapture, name: str | None) -> FoundFlow:
-    """The selected flow; if the file's code raised, only when that was this flow failing.
+def _selected(
+    loaded: LoadedModule, runs: RunCapture, name: str | None
+) -> tuple[FoundFlow, selection.EntryCall | None]:
+    """The selected flow and the ``__main__`` call of it whose arguments apply, if any.
 
-    A file that ends with a bare ``my_flow()`` re-raises the flow's exception when the flow
-    fails: that is the flow's outcome, not a broken file.
+    If the file's code raised, only when that was this flow failing: a file that ends with
+    a bare ``my_flow()`` re-raises the flow's exception when the flow fails: that is the
+    flow's outcome, not a broken file.
     """
     flows = find_flows(loaded.module)
     if loaded.error is None:
-        return select_flow(loaded.path, flows, name)
+        return choose_flow(loaded, flows, runs, name)
     failed_run = _flow_run_failed_with(runs, loaded.error)
     try:
-        found = select_flow(loaded.path, flows, name)
+        found, entry = choose_flow(loaded, flows, runs, name)
     except FlowcUsageError:
-        found = None
+        found, entry = None, None
     if failed_run is None or found is None or failed_run.flow is not found.flow:
         raise UserCodeError(loaded.path, loaded.error)
-    return found
+    return found, entry
+
+
+def static_entry(path: Path) -> tuple[str, dict[str, Any]] | None:
+    """The flow function a file of several flows runs, and its ``__main__`` arguments.
+
+    Read from the source alone, before anything is imported, for compiling its plan.
+    """
+    try:
+        return selection.static_choice(read_source(path))
+    except FlowcUsageError:
+        return None
+
+
+def choose_flow(
+    loaded: LoadedModule, flows: list[FoundFlow], runs: RunCapture, name: str | None
+) -> tuple[FoundFlow, selection.EntryCall | None]:
+    """``FILE:FLOW``'s flow, else the one the file's source points at (flowc.runtime.selection).
+
+    Flows the file already ran at import narrow the choice when its ``__main__`` block calls
+    none: the file says what it runs by running it.
+    """
+    shape = selection.read_shape(loaded.source, str(loaded.path)) if loaded.source else None
+    bound = {attr: value for attr, value in vars(loaded.module).items() if isinstance(value, Flow)}
+    body = {item.flow: item.function_name for item in flows}
+    if name is not None:
+        found = select_flow(loaded.path, flows, name)
+        calls = shape.main_calls if shape is not None else ()
+        return found, next((call for call in calls if bound.get(call.name) is found.flow), None)
+    candidates = [item for item in flows if item.local] or flows
+    ran = {id(run.flow) for run in runs.flow_runs}
+    at_import = [item for item in flows if id(item.flow) in ran]
+    if at_import and not (shape and any(n in bound for n in shape.main_names())):
+        candidates = at_import
+    choice = selection.choose(shape, [item.flow for item in candidates], bound, body)
+    by_flow = {id(item.flow): item for item in flows}
+    left = [by_flow[id(flow)] for flow in choice.flows if id(flow) in by_flow]
+    try:
+        return select_flow(loaded.path, left or candidates, None), choice.call
+    except FlowcUsageError as exc:
+        if shape is None or not shape.has_main:
+            raise
+        raise FlowcUsageError(f"{exc} (or run its __main__ block with --main)") from None
 
 
 def _flow_run_failed_with(runs: RunCapture, error: BaseException | None) -> FlowRun | None:
@@ -644,7 +721,12 @@ def _flow_run_failed_with(runs: RunCapture, error: BaseException | None) -> Flow
 
 def _call(flow: Flow[Any], values: dict[str, Any], runs: RunCapture) -> FlowRun:
     finished = len(runs.flow_runs)
-    result = flow(**values, return_state=True)
+    if flow.isgenerator:  # its run lasts while its items are taken: take them all
+        result: Any = None
+        with contextlib.suppress(Exception):  # the run's failure is its state
+            collections.deque(flow(**values), maxlen=0)
+    else:
+        result = flow(**values, return_state=True)
     if inspect.iscoroutine(result):
         import asyncio
 
@@ -677,7 +759,12 @@ def exit_code(flow_run: FlowRun, strict: bool) -> int:
 
 def write_report(flow_run: FlowRun, path: Path) -> None:
     """Write the ``flowc.run/1`` report atomically: a reader never sees a partial file."""
-    text = json.dumps(build_report(flow_run), indent=2, default=str) + "\n"
+    write_document(build_report(flow_run), path)
+
+
+def write_document(document: dict[str, Any], path: Path) -> None:
+    """A report document as JSON, atomically (``--main`` builds its own, see runtime.script)."""
+    text = json.dumps(document, indent=2, default=str) + "\n"
     directory = path.parent if str(path.parent) else Path(".")
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:

@@ -35,13 +35,12 @@ from typing import TYPE_CHECKING, Any, cast
 import networkx as nx
 
 from flowc.optimize import Unit, independent_units, optimize, units
-from flowc.runtime import engine, states
+from flowc.runtime import caching, engine, states
 from flowc.runtime.calls import Outcome
 from flowc.runtime.groupcall import PREVIOUS, GroupCall, Step, count_previous, make_step
 from flowc.runtime.inputs import replace_runs
 from flowc.runtime.nodeids import site_of
 from flowc.runtime.planmode import PlanOptions, active_plan, plan_mode
-from flowc.runtime.runners.errors import CallNotSent
 
 if TYPE_CHECKING:
     from flowc.runtime.flowrun import FlowRun
@@ -83,7 +82,7 @@ def _fusible(run: TaskRun) -> bool:
         run.kind in ("submit", "map")
         and task.retries == 0
         and task.timeout_seconds is None
-        and task.cache_key_fn is None
+        and not caching.wanted(run)
         and not run.upstreams.allowed
     )
 
@@ -256,7 +255,7 @@ def _dispatch_unit(chains: list[list[TaskRun]], runner: TaskRunner) -> None:
     except BaseException:  # building a step failed (an argument that will not pickle)
         _back_to_scheduling([run for chain in placed for run in chain], runner)
         return
-    attempts = [[engine._Attempt(run, runner, {}, None, 1) for run in chain] for chain in placed]
+    attempts = [[engine._Attempt(run, runner, {}, 1) for run in chain] for chain in placed]
     members = [run for chain in placed for run in chain]
     for run in members:
         run.run_count = 1
@@ -267,23 +266,26 @@ def _dispatch_unit(chains: list[list[TaskRun]], runner: TaskRunner) -> None:
                 attempt.on_start()
 
     def on_done(outcome: Outcome | BaseException) -> None:
-        if isinstance(outcome, CallNotSent):  # one unpicklable argument: place them one by one
-            _back_to_scheduling(members, runner)
-            return
         if not isinstance(outcome, Outcome) or not outcome.ok:
-            for chain in attempts:  # the group call itself failed: a dead worker, say
-                for attempt in chain:
-                    attempt.on_done(outcome)
+            # The group failed as a whole: an argument that does not pickle, a result that
+            # could not come back, a worker that died. Which member caused it is unknown, so
+            # each runs again on its own, as it would have without the plan: the culprit fails
+            # or crashes alone and its downstream runs are NotReady. (Members that had run
+            # before a worker died run twice.)
+            _back_to_scheduling(members, runner)
             return
         for chain, outcomes in zip(attempts, outcome.value, strict=True):
             for attempt, own in zip(chain, outcomes, strict=False):  # stops at a failure
                 attempt.on_done(own)
             _back_to_scheduling([a.run for a in chain[len(outcomes) :]], runner)
 
+    call.on_start = on_start
     try:
-        runner.place(members[0], call, on_start, on_done)
+        placement = runner.place(members[0], call)
     except BaseException as exc:
         on_done(exc)
+        return
+    placement.add_done_callback(on_done)
 
 
 def _group_call(placed: list[list[TaskRun]]) -> GroupCall:

@@ -43,12 +43,14 @@ def validate_parameters(flow: Flow[Any], parameters: dict[str, Any]) -> dict[str
     try:
         model = flow._validator.model_validate({name: parameters[name] for name in annotated})
     except pydantic.ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']} "
-            f"(got {error.get('input')!r})"
+        # Prefect's wording (ParameterTypeError.from_validation_error): one line per problem.
+        problems = [
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
             for error in exc.errors()
-        )
-        raise ParameterTypeError(f"Flow {flow.name!r} got invalid parameters: {problems}") from None
+        ]
+        raise ParameterTypeError(
+            "Flow run received invalid parameters:\n - " + "\n - ".join(problems)
+        ) from None
     validated = dict(parameters)
     for name in annotated:
         validated[name] = getattr(model, name)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 FLOWS = Path(__file__).parent / "flows"
-TIMEOUT = 60
+TIMEOUT = 120
 
 
 @dataclass

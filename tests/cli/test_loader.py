@@ -19,7 +19,7 @@ import flowc.logging
 import flowc.states
 import flowc.utilities.annotations
 from flowc.cli import app
-from flowc.runtime import loader
+from flowc.runtime import loader, selection
 from flowc.runtime.loader import FlowcUsageError, RunRequest, Target
 
 
@@ -278,8 +278,35 @@ def test_check_params(flows_dir: Path) -> None:
             loader.check_params(flow, {})
         with pytest.raises(FlowcUsageError, match="has no parameter 'x'"):
             loader.check_params(flow, {"n": "1", "x": "1"})
-        with pytest.raises(FlowcUsageError, match=r"^bad --param: .*items"):
-            loader.check_params(flow, {"n": "1", "items": '["a"]'})
+        # values are validated by the flow call: a wrong type is a Failed flow run, not here
+        assert loader.check_params(flow, {"n": "1", "items": '["a"]'}) == {"n": 1, "items": ["a"]}
+
+
+def test_check_params_takes_the_main_calls_arguments_under_params(flows_dir: Path) -> None:
+    with loader.load_module(flows_dir / "typed.py") as loaded:
+        flow = loaded.module.typed_flow
+        call = selection.EntryCall("typed_flow", 9, (4, "ab"), {"ratio": 0.5}, ("make()",))
+        assert selection.main_arguments(flow.signature, call) == (
+            {"n": 4, "name": "ab", "ratio": 0.5},
+            ["make()"],
+        )
+        values = loader.check_params(flow, {"n": "7"}, call)
+        assert values == {"n": 7, "name": "ab", "ratio": 0.5}
+        opaque = selection.EntryCall("typed_flow", 9, (), {}, ("count()",))
+        with pytest.raises(FlowcUsageError, match=r"passes count\(\), which flowc does not"):
+            loader.check_params(flow, {}, opaque)
+
+
+def test_bad_param_value_is_a_failed_flow_run(flows_dir: Path) -> None:
+    request = RunRequest(Target(flows_dir / "typed.py"), {"n": "abc"})
+    outcome = loader.run_file(request)
+    assert outcome.state.is_failed() and not outcome.at_import
+    assert outcome.state.message == (
+        "Validation of flow parameters failed with error: ParameterTypeError: Flow run "
+        "received invalid parameters:\n - n: Input should be a valid integer, unable to parse "
+        "string as an integer"
+    )
+    assert outcome.flow_run.records == [] and loader.exit_code(outcome.flow_run, False) == 1
 
 
 # --------------------------------------------------------------------------- running
@@ -305,6 +332,80 @@ def test_run_file_takes_the_import_time_run(
     assert outcome.flow.label == "hello-flow"
     assert capsys.readouterr().out.count("Hello Marvin!") == 1
     assert_restored(before)
+
+
+def test_run_file_picks_the_flow_no_other_flow_calls(flows_dir: Path) -> None:
+    outcome = loader.run_file(RunRequest(Target(flows_dir / "parent_and_subflows.py")))
+    assert outcome.flow.attribute == "pipeline" and outcome.state.data == 6
+    assert [run.name for run in outcome.flow_run.flow_runs] == ["pipeline", "load", "summarise"]
+
+
+def test_run_file_runs_what_the_main_block_calls_with_its_arguments(
+    flows_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    said: list[str] = []
+    outcome = loader.run_file(RunRequest(Target(flows_dir / "main_block.py")), say=said.append)
+    assert outcome.flow.attribute == "report" and outcome.state.data == "abab"
+    assert outcome.flow_run.parameters == {"title": "ab", "copies": 2, "shout": False}
+    assert said == [
+        f"{flows_dir / 'main_block.py'}:26: running flow 'report' as the __main__ block calls "
+        "it with title='ab', copies=2"
+    ]
+    assert "argv:" not in capsys.readouterr().out  # the block itself did not run
+
+
+def test_params_override_the_main_blocks_arguments(flows_dir: Path) -> None:
+    request = RunRequest(Target(flows_dir / "main_block.py"), {"copies": "3", "shout": "true"})
+    outcome = loader.run_file(request)
+    assert outcome.state.data == "ABABAB"
+
+
+def test_naming_the_flow_the_main_block_calls_keeps_its_arguments(flows_dir: Path) -> None:
+    outcome = loader.run_file(RunRequest(Target(flows_dir / "main_block.py", "report")))
+    assert outcome.state.data == "abab"
+    outcome = loader.run_file(RunRequest(Target(flows_dir / "main_block.py", "build")))
+    assert outcome.flow_run.parameters == {"n": 1}
+
+
+def test_still_ambiguous_lists_the_flows(flows_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(FlowcUsageError) as caught:
+        loader.run_file(RunRequest(Target(flows_dir / "two_flows.py")))
+    assert str(caught.value) == (
+        f"{flows_dir / 'two_flows.py'}: 2 flows found, pick one with FILE:FLOW — "
+        "hello-flow (line 11), my_flow (line 16)"
+    )
+    with_main = tmp_path / "two.py"
+    with_main.write_text(
+        (flows_dir / "two_flows.py").read_text() + "\nif __name__ == '__main__':\n    print()\n"
+    )
+    with pytest.raises(
+        FlowcUsageError, match=r"line 16\) \(or run its __main__ block with --main\)$"
+    ):
+        loader.run_file(RunRequest(Target(with_main)))
+
+
+def test_main_block_arguments_of_the_wrong_type_are_a_failed_flow_run(tmp_path: Path) -> None:
+    path = tmp_path / "bad_main.py"
+    path.write_text(
+        "from prefect import flow\n\n@flow\ndef f(n: int):\n    return n\n\n"
+        "@flow\ndef g():\n    pass\n\nif __name__ == '__main__':\n    f('many')\n"
+    )
+    outcome = loader.run_file(RunRequest(Target(path)))
+    assert outcome.flow.attribute == "f" and outcome.state.is_failed()
+    assert "n: Input should be a valid integer" in str(outcome.state.message)
+    assert loader.run_file(RunRequest(Target(path), {"n": "3"})).state.data == 3
+
+
+def test_the_main_blocks_with_options_copy_is_what_runs(tmp_path: Path) -> None:
+    path = tmp_path / "options.py"
+    path.write_text(
+        "from prefect import flow\n\n@flow\ndef f(n: int = 1):\n    return n\n\n"
+        "@flow\ndef g():\n    pass\n\n"
+        "if __name__ == '__main__':\n    f.with_options(name='nightly')(5)\n"
+    )
+    outcome = loader.run_file(RunRequest(Target(path)))
+    assert outcome.flow.attribute == "f"
+    assert outcome.flow_run.name == "nightly" and outcome.state.data == 5
 
 
 def test_run_file_user_error(flows_dir: Path) -> None:

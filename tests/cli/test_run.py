@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import re
 import signal
 import subprocess
@@ -299,6 +300,76 @@ def test_several_flows_need_a_pick(flowc: Any) -> None:
     )
 
 
+def test_a_parent_flow_is_picked_over_its_subflows(flowc: Any) -> None:
+    result = flowc("run", "parent_and_subflows.py")
+    assert result.code == 0, result.stderr
+    assert "flow run 'pipeline-" in result.stdout and "result: 6" in result.stdout
+
+
+def test_the_chosen_flow_of_several_runs_from_its_plan(flowc: Any) -> None:
+    result = flowc("run", "main_block.py", "--plan", "on", "-q")
+    assert result.code == 0, result.stderr
+    assert flowc("run", "parent_and_subflows.py", "--plan", "on", "-q").code == 0
+
+
+def test_the_flow_the_main_block_calls_runs_with_its_arguments(flowc: Any) -> None:
+    result = flowc("run", "main_block.py")
+    assert result.code == 0, result.stderr
+    assert "main_block.py:26: running flow 'report' as the __main__ block calls it with " in (
+        result.stderr
+    )
+    assert "report: abab" in result.stdout and "argv:" not in result.stdout
+    overridden = flowc("run", "main_block.py", "--param", "copies=1", "-q")
+    assert overridden.code == 0 and "report: ab\n" in overridden.stdout
+
+
+def test_a_generator_flow_runs_to_its_end(flowc: Any) -> None:
+    result = flowc("run", "generator_flow.py")
+    assert result.code == 0, result.stderr
+    assert "tick 1" in result.stdout and "result: 'liftoff'" in result.stdout
+    failed = flowc("run", "generator_flow.py", "-p", "n=6", "-q")
+    assert failed.code == 1 and "ValueError: too long" in failed.stderr
+
+
+def test_main_runs_the_file_as_a_script(flowc: Any, report_path: Path, read_report: Any) -> None:
+    result = flowc("run", "--main", "script_runs.py", "2", "3", "--report", report_path)
+    assert result.code == 0, result.stderr
+    assert "total(2) = 1" in result.stdout and "total(3) = 5" in result.stdout
+    assert result.stdout.count("flow run 'total-") == 2
+    report = read_report(report_path)
+    assert [run["flow_runs"][0]["state"]["name"] for run in report["top_level_runs"]] == [
+        "Completed",
+        "Completed",
+    ]
+    assert report["script"]["argv"] == ["script_runs.py", "2", "3"]
+
+
+def test_main_runs_the_scripts_tasks_on_worker_processes(flowc: Any) -> None:
+    result = flowc("run", "--main", "script_runs.py", "3", "--runner", "processes", "-q")
+    assert result.code == 0, result.stderr
+    assert result.stdout.strip() == "total(3) = 5"
+
+
+def test_main_exits_as_the_script_does(flowc: Any) -> None:
+    result = flowc("run", "--main", "script_runs.py", "1", "fail", "-q")
+    assert result.code == 1
+    assert result.stderr.strip() == "asked to fail"
+    assert "total(1) = 0" in result.stdout
+    options = flowc("run", "--main", "main_block.py", "--", "--param", "x")
+    assert options.code == 0 and "argv: ['--param', 'x']" in options.stdout
+
+
+def test_main_refuses_what_does_not_apply(flowc: Any) -> None:
+    assert_usage_error(
+        flowc("run", "--main", "main_block.py", "--param", "copies=2"),
+        "--param does not apply with --main: the script decides what it runs",
+    )
+    assert_usage_error(
+        flowc("run", "main_block.py", "extra"),
+        "unexpected argument 'extra' (ARGS are given with --main)",
+    )
+
+
 def test_unknown_flow_lists_the_available_ones(flowc: Any) -> None:
     assert_usage_error(
         flowc("run", "two_flows.py:nope"),
@@ -385,12 +456,32 @@ def test_param_string_coerced_to_int(flowc: Any) -> None:
     assert "'text': 'xxxx'" in result.stdout
 
 
-def test_param_bad_value(flowc: Any) -> None:
-    result = flowc("run", "typed.py", "-p", "n=abc")
-    assert result.code == 2
-    assert result.stderr.startswith("bad --param: Flow 'typed-flow' got invalid parameters: n:")
-    assert "(got 'abc')" in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
+def test_param_bad_value_is_a_failed_flow_run_with_a_report(
+    flowc: Any, report_path: Path, read_report: Any
+) -> None:
+    result = flowc("run", "typed.py", "-p", "n=abc", "--report", report_path)
+    assert result.code == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert (
+        "ParameterTypeError: Flow run received invalid parameters:\n - n: Input should be a "
+        in (result.stderr)
+    )
+    report = read_report(report_path)
+    assert report["state"]["name"] == "Failed" and report["task_runs"] == []
+    assert report["state"]["message"].startswith("Validation of flow parameters failed with error")
+
+
+def test_invalid_arguments_in_the_files_own_call_are_a_failed_flow_run(
+    flowc: Any, tmp_path: Path, report_path: Path, read_report: Any
+) -> None:
+    (tmp_path / "bad_call.py").write_text(
+        "from prefect import flow\n\n@flow\ndef greet(name: str = 'World'):\n"
+        "    return name\n\ngreet(name=1)\n"
+    )
+    result = flowc("run", "bad_call.py", "--report", report_path, cwd=tmp_path)
+    assert result.code == 1
+    assert "greet(name=1)" in result.stderr  # the file's own line, as Python shows it
+    assert read_report(report_path)["flow_runs"][0]["state"]["type"] == "FAILED"
 
 
 def test_param_unknown_name(flowc: Any) -> None:
@@ -473,3 +564,40 @@ def test_worker_traceback_shows_the_flow_files_lines(flowc: Any) -> None:
     assert result.code == 1
     assert "<dynamic-code>" not in result.stderr
     assert "process_failure.py" in result.stderr and "return 1 / x" in result.stderr
+
+
+# --------------------------------------------------------------------------- deep recursion
+
+
+def test_a_flow_recursing_past_the_limit_fails_clearly(
+    flowc: Any, report_path: Path, read_report: Any
+) -> None:
+    result = flowc("run", "deep_recursion.py", "--plan", "off", "-q", "--report", report_path)
+    assert result.code == 1
+    assert "RecursionError: maximum recursion depth exceeded" in result.stderr
+    report = read_report(report_path)
+    assert report["state"]["type"] == "FAILED"
+    assert all(run["state"]["type"] != "PENDING" for run in report["task_runs"])
+
+
+def test_ctrl_c_stops_a_deeply_recursing_flow(flows_dir: Path) -> None:
+    environment = {**os.environ, "FLOWC_TEST_BLOCK_AT": "60"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flowc", "run", "deep_recursion.py", "--plan", "off", "-q"],
+        cwd=flows_dir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment,
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "waiting for Ctrl-C"  # 90 flows deep
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 130
+    assert stderr.strip().startswith("interrupted (Ctrl-C): flow run 'rec-")

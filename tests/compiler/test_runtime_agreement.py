@@ -2,8 +2,9 @@
 
 Each flow under ``agreement/`` is written as a Prefect user writes it and has a static
 fan-out. It is compiled (never run) and then run for real; the multiset of task runs per task
-name, and of edges (source task, target task, kind) — futures, values and ``wait_for``,
-subflow records included — must be the same.
+name, and of edges (source task, target task, kind) — futures (and States), values and
+``wait_for``, subflow records included — must be the same. A ``.map`` whose length only the
+run knows is compared per call site.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ CASES = [
     ("small_values", "small_values"),
     ("kwargs_helpers", "kwargs_helpers"),
     ("unpacking", "unpacking"),
+    ("subflow_tuple", "subflow_tuple"),
     # Two that once differed between the compiler and the runtime (fixed in the runtime).
     ("runtime_wait_for_single", "runtime_wait_for_single"),
     ("runtime_param_keys", "runtime_param_keys"),
@@ -62,12 +64,17 @@ def _run(flow_obj) -> object:
     return asyncio.run(outcome) if inspect.iscoroutine(outcome) else outcome
 
 
+def _data_kind(run, upstream) -> str:
+    """``future`` for a future or State found in the arguments, ``value`` for a result's."""
+    return "future" if id(upstream) in run.upstreams.runs else "value"
+
+
 def _recorded(records) -> tuple[Counter, Counter]:
     runs = Counter(r.task.name for r in records)
     edges: Counter = Counter()
     for run in records:
         for up in run.upstreams.edges():
-            edges[(up.task.name, run.task.name, "data")] += 1
+            edges[(up.task.name, run.task.name, _data_kind(run, up))] += 1
         for up in run.wait_for:
             edges[(up.task.name, run.task.name, "wait_for")] += 1
     return runs, edges
@@ -79,10 +86,7 @@ def _compiled(path: Path, flow: str) -> tuple[Counter, Counter]:
     assert not plan.breaks
     tasks = {node.id: node.task for node in plan.nodes}
     runs = Counter(node.task for node in plan.nodes)
-    edges = Counter(
-        (tasks[e.source], tasks[e.target], "wait_for" if e.kind == "wait_for" else "data")
-        for e in plan.edges
-    )
+    edges = Counter((tasks[e.source], tasks[e.target], e.kind) for e in plan.edges)
     return runs, edges
 
 
@@ -94,3 +98,21 @@ def test_expanded_plan_equals_recorded_run(stem: str, flow_name: str) -> None:
         _run(getattr(module, flow_name))
     assert _compiled(path, flow_name) == _recorded(captured.last.records)
     sys.modules.pop(f"agreement_{stem}", None)
+
+
+def test_map_over_a_future_links_the_future_to_every_mapped_run() -> None:
+    path = HERE / "map_over_future.py"
+    plan = compile_file(path, flow="map_over_future", expand=True).flow("map_over_future")
+    module = _load(path)
+    with flowc.capture() as captured:
+        _run(module.map_over_future)
+    recorded: Counter = Counter()
+    for run in captured.last.records:
+        for up in run.upstreams.edges():
+            site = run.node.partition("#")[0]  # the plan's node of a run-time-length map
+            recorded[(up.node, site, _data_kind(run, up))] += 1
+    planned = {(e.source, e.target, e.kind) for e in plan.edges}
+    assert set(recorded) == planned
+    assert recorded[("numbers@18#0", "inc@19", "future")] == 3
+    assert recorded[("numbers@20#0", "inc@20", "value")] == 3
+    sys.modules.pop("agreement_map_over_future", None)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
+import sys
 import time
 import warnings
 
@@ -229,6 +231,83 @@ def test_parameters_are_validated_and_coerced():
         typed("three")
 
 
+def test_invalid_parameters_give_a_failed_flow_run_then_raise():
+    failures = []
+
+    @flow(on_failure=[lambda fl, run, state: failures.append(state.name)])
+    def typed(name: str = "x"):
+        raise AssertionError("the body must not run")
+
+    with capture() as runs:
+        with pytest.raises(ParameterTypeError) as raised:
+            typed(name=1)
+        state = typed(name=2, return_state=True)
+    assert (
+        str(raised.value)
+        == "Flow run received invalid parameters:\n - name: Input should be a valid string"
+    )
+    assert [run.state.name for run in runs.flow_runs] == ["Failed", "Failed"]
+    assert state is runs.flow_runs[1].state and state.is_failed()
+    assert state.message.startswith(
+        "Validation of flow parameters failed with error: ParameterTypeError: Flow run received"
+    )
+    assert failures == ["Failed", "Failed"]
+    report = runs.report(runs.flow_runs[0])
+    assert report["state"]["type"] == "FAILED" and report["task_runs"] == []
+
+
+def test_a_subflow_with_invalid_parameters_is_a_failed_subflow_run():
+    @flow
+    def child(n: int):
+        return n
+
+    @flow
+    def parent():
+        try:
+            child("three")
+        except ParameterTypeError:
+            return "caught"
+
+    with capture() as runs:
+        assert parent() == "caught"
+    tree = runs.last
+    assert [(run.name, run.state.name) for run in tree.flow_runs] == [
+        ("parent", "Completed"),
+        ("child", "Failed"),
+    ]
+    [record] = tree.records
+    assert record.kind == "subflow" and record.state.is_failed()
+
+
+def test_a_returned_generator_is_consumed_inside_the_flow_run():
+    seen = []
+
+    def numbers():
+        yield from [1, 2, 3]
+        seen.append("consumed")
+
+    @flow
+    def f():
+        return numbers()
+
+    with capture() as runs:
+        returned = f()
+        assert seen == ["consumed"]  # before the flow run ended, as in Prefect
+    assert runs.last.state.is_completed() and runs.last.state.result() == [1, 2, 3]
+    assert runs.report()["result"] == "[1, 2, 3]"
+    # Prefect gives back the generator itself, already consumed.
+    assert inspect.isgenerator(returned) and list(returned) == []
+    assert f(return_state=True).result() == [1, 2, 3]
+
+
+def test_other_iterators_are_returned_as_they_are():
+    @flow
+    def f():
+        return iter([1, 2])
+
+    assert list(f()) == [1, 2]
+
+
 def test_validation_can_be_turned_off():
     @flow(validate_parameters=False)
     def untyped(n: int):
@@ -369,3 +448,50 @@ def test_a_runner_that_cannot_start_crashes_the_flow_run_with_its_message():
     assert runs.last.end is not None
     with pytest.raises(ConnectionError):
         f()
+
+
+def test_recursion_past_the_interpreters_limit_fails_instead_of_hanging():
+    @task
+    def leaf(n):
+        return n
+
+    @flow
+    def rec(n: int) -> int:
+        return 0 if n <= 0 else leaf(n) + rec(n - 1)
+
+    with capture() as runs, pytest.raises(RecursionError):
+        rec(sys.getrecursionlimit())
+    top = runs.last
+    assert top.state.is_failed() and "RecursionError" in top.state.message
+    assert all(run.is_final() for run in top.records)
+    assert all(run.state.is_final() for run in top.flow_runs)
+
+
+def test_a_returned_map_aggregates_its_states_like_a_list():
+    @flow
+    def f():
+        return fail.map(["a", "b"]), ok.map([1, 2])
+
+    @flow
+    def g():
+        return ok.map([1, 2])
+
+    @flow
+    def h():
+        return fail.map(["a", "b"])
+
+    assert f(return_state=True).is_completed()  # a tuple of lists: not a flat group
+    state = g(return_state=True)
+    assert state.is_completed() and state.message == "All states completed."
+    assert type(state.result()) is list and [s.result() for s in state.result()] == [1, 2]
+    failed = h(return_state=True)
+    assert failed.is_failed() and failed.message == "2/2 states failed."
+
+
+def test_an_empty_list_is_plain_data():
+    @flow
+    def f():
+        return []
+
+    state = f(return_state=True)
+    assert state.is_completed() and state.message is None and state.result() == []

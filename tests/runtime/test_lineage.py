@@ -126,3 +126,25 @@ def test_links_verify_identity():
     links.link(value, run)  # type: ignore[arg-type]
     assert links.producer_of(value) is run
     assert links.producer_of([1, 2]) is None
+
+
+def test_a_state_or_future_a_subflow_returned_stands_for_its_own_run_only():
+    @flow
+    def pair():
+        return extract(return_state=True), name.submit()
+
+    @flow
+    def parent():
+        state, future = pair()
+        greet(state)
+        greet(future)
+        whole = pair()
+        greet(whole)  # the tuple itself is the subflow's result
+
+    with capture() as runs:
+        parent()
+    assert [ups for task_name, ups in _edges(runs) if task_name == "greet"] == [
+        ["extract"],
+        ["name"],
+        ["extract", "flow:pair", "name"],
+    ]

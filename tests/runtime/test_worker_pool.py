@@ -105,7 +105,9 @@ def touch(path: str) -> None:
 
 def ignore_sigterm_and_sleep(path: str) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    Path(path).write_text(str(os.getpid()))
+    partial = Path(f"{path}.partial")  # the test reads the pid as soon as the file exists
+    partial.write_text(str(os.getpid()))
+    partial.rename(path)
     time.sleep(30)
 
 
@@ -332,3 +334,25 @@ def test_concurrency_is_bounded_by_max_workers(tmp_path: Path) -> None:
     for start, _ in intervals:
         running = sum(s <= start < e for s, e in intervals)
         assert running <= 2, intervals
+
+
+def print_and_return(text: str) -> str:
+    print(text, flush=True)
+    return text
+
+
+def test_workers_print_where_the_parent_prints_now(tmp_path: Path) -> None:
+    """A fork server outlives the standard output it started with; its workers must not."""
+    with WorkerPool(max_workers=1) as pool:  # the server runs from here on, if there is one
+        assert result(pool.submit(payload(print_and_return, "first"))) == "first"
+    redirected = tmp_path / "stdout"
+    saved = os.dup(1)
+    try:
+        with open(redirected, "w") as handle:
+            os.dup2(handle.fileno(), 1)
+            with WorkerPool(max_workers=1) as pool:
+                assert result(pool.submit(payload(print_and_return, "second"))) == "second"
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    assert redirected.read_text() == "second\n"
