@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from flowc.compiler.explain import FlowExplanation
+    from flowc.compiler.optimized import OptimizedFlow
 
 __all__ = ["app", "main"]
 
@@ -544,12 +545,16 @@ def _explain_optimized(
 ) -> None:
     import json
 
-    from flowc.compiler.optimized import explain_optimized
+    from flowc.compiler.optimized import explain_optimized, flow_runners
     from flowc.compiler.render import command
 
     try:
         compiled = command.compile_target(target, params, expand=True)
-        results = [explain_optimized(flow) for flow in compiled.selected_plan().flows]
+        runners = flow_runners(compiled.path)
+        results = [
+            explain_optimized(flow, runner=runners.get(flow.name))
+            for flow in compiled.selected_plan().flows
+        ]
     except command.CommandError as exc:
         _fail_lines(err, exc.lines)
     except ValueError as exc:  # a plan that is not a DAG
@@ -558,14 +563,8 @@ def _explain_optimized(
         sys.stdout.write(json.dumps([r.model_dump() for r in results], indent=2) + "\n")
         return
     for result in results:
-        out.print(
-            Text(
-                f"flow {result.name}: {result.task_runs} task runs -> {result.calls} calls "
-                "on a process runner",
-                style="bold",
-            ),
-            soft_wrap=True,
-        )
+        for line in _optimized_header(result):
+            out.print(Text(line, style="bold"), soft_wrap=True)
         for applied in result.passes:
             out.print(
                 Text(f"  {applied.name:<9}{applied.result}  ({applied.does})"), soft_wrap=True
@@ -576,8 +575,25 @@ def _explain_optimized(
             out.print(Text(f"  fused ({len(chain)}): {shown}"), soft_wrap=True)
         for site, count in result.batches.items():
             out.print(Text(f"  batched: {site} in {count} calls"), soft_wrap=True)
+        for why in result.why_not:
+            out.print(Text(f"  why: {why}"), soft_wrap=True)
         if result.note:
             out.print(Text(f"  note: {result.note}", style="yellow"), soft_wrap=True)
+
+
+def _optimized_header(result: "OptimizedFlow") -> list[str]:
+    """Which runner the flow is on, and where fusion and batching would apply."""
+    given = f"its {result.runner_class}" if result.runner_class else "Prefect's default"
+    runs = f"flow {result.name}: {result.task_runs} task runs"
+    if result.runner == "threads":
+        return [
+            f"{runs} on threads ({given}): plan mode orders them by critical path only;",
+            f"with --runner processes, dask or ray they would be {result.calls} calls:",
+        ]
+    where = {"processes": "processes", "dask": "Dask", "ray": "Ray"}.get(
+        result.runner, "its task runner"
+    )
+    return [f"{runs} -> {result.calls} calls on {where} ({given})"]
 
 
 def _explanation_table(flow: "FlowExplanation") -> "Table":

@@ -69,8 +69,9 @@ def _unique(items: list[T]) -> list[T]:
 
 
 def _error(path: str, message: str, code: str = "E003") -> CompileError:
+    """An error about the file as a whole (line 0): ``path: message``."""
     return CompileError(
-        [Diagnostic(path=path, line=1, col=1, code=code, severity="error", message=message)]
+        [Diagnostic(path=path, line=0, col=0, code=code, severity="error", message=message)]
     )
 
 
@@ -82,16 +83,14 @@ def compile_file(
     parameters: dict[str, object] | None = None,
 ) -> CompileResult:
     """Compile the file at ``path`` (sibling modules it imports are found next to it)."""
+    from flowc.compiler.source import SourceReadError, read_limited
+
     shown = os.fspath(path)
     file = Path(shown)
-    if file.is_dir():
-        raise _error(shown, "is a directory, not a Python file")
     try:
-        data = file.read_bytes()
-    except FileNotFoundError:
-        raise _error(shown, "no such file") from None
-    except OSError as exc:
-        raise _error(shown, f"cannot read the file: {exc.strerror or exc}") from None
+        data = read_limited(file)
+    except SourceReadError as exc:
+        raise _error(shown, exc.reason) from None
     return _compile(data, None, shown, str(file), flow, expand, parameters)
 
 

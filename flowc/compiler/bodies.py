@@ -15,8 +15,8 @@ import libcst as cst
 
 from flowc.compiler.discovery import FuncDef, parameters_of
 from flowc.compiler.signatures import RESERVED, signature
+from flowc.compiler.state import MAX_DEPTH, bind_params
 from flowc.compiler.state import Frame as NewFrame
-from flowc.compiler.state import bind_params
 from flowc.compiler.values import (
     UNKNOWN,
     Annotated,
@@ -123,8 +123,13 @@ def subflow(
     for value in (*args, *kwargs.values()):
         interp.link(value, runs)
         interp.resolve(value, "passed", node, frame, site.key)
-    if definition.func in interp.stack or len(interp.stack) >= 8:
-        interp.brk(node, frame, f"recursive call of flow {name!r} is not followed")
+    if definition.func in interp.stack or len(interp.stack) >= MAX_DEPTH:
+        why = (
+            f"recursive call of flow {name!r} is not followed"
+            if definition.func in interp.stack
+            else f"calls nested more than {MAX_DEPTH} deep are not followed"
+        )
+        interp.brk(node, frame, why)
         return returned_by(UNKNOWN, runs[0])
     params = parameters_of(definition.func)
     env = bind_params(
@@ -168,8 +173,13 @@ def helper(
     """Follow a call of a plain function of the project (its arguments already evaluated)."""
 
     func = ref.func
-    if func in interp.stack or len(interp.stack) >= 8:
-        interp.brk(node, frame, f"recursive call of {func.name}() is not followed")
+    if func in interp.stack or len(interp.stack) >= MAX_DEPTH:
+        why = (
+            f"recursive call of {func.name}() is not followed"
+            if func in interp.stack
+            else f"calls nested more than {MAX_DEPTH} deep are not followed"
+        )
+        interp.brk(node, frame, why)
         return UNKNOWN
     for value in (*args, *kwargs.values()):
         interp.resolve(value, "passed", node, frame)

@@ -37,6 +37,7 @@ from flowc.compiler.values import (
     elements,
     futures_in,
     member_of,
+    weight,
 )
 
 if TYPE_CHECKING:
@@ -136,9 +137,10 @@ def call(interp: Interpreter, node: cst.Call, frame: Frame) -> Value:
                     )
                 elif isinstance(base, Seq) and method == "append":
                     grown = Seq((*base.items, new), base.kind)
+                    object.__setattr__(grown, "_weight", weight(base) + weight(new))
                 else:
                     grown = Opaque(tuple(dict.fromkeys((*interp.members(base), new)))[:64])
-                frame.env[func.value.value] = grown
+                frame.env[func.value.value] = interp.bounded(grown, node, frame)
             return Const(None)
         if isinstance(base, Result) and method in _MEMBER_METHODS:
             args, kwargs = arguments(interp, node, frame)

@@ -12,7 +12,10 @@ __all__ = ["CompileError", "Diagnostic"]
 
 
 class Diagnostic(BaseModel):
-    """One finding about the source: ``path:line:col: message`` (1-based line and column)."""
+    """One finding about the source: ``path:line:col: message`` (1-based line and column).
+
+    Line 0 is the file as a whole (missing, a directory, a FIFO, too large): ``path: message``.
+    """
 
     path: str
     line: int
@@ -22,6 +25,8 @@ class Diagnostic(BaseModel):
     message: str
 
     def format(self) -> str:
+        if self.line <= 0:
+            return f"{self.path}: {self.message}"
         return f"{self.path}:{self.line}:{self.col}: {self.message}"
 
 

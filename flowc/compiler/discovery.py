@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import ast
 import os
-import re
-import tokenize
 from dataclasses import dataclass, field
-from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +20,8 @@ import libcst as cst
 
 from flowc.compiler.diagnostics import CompileError, Diagnostic
 from flowc.compiler.locate import Locator
+from flowc.compiler.parsing import decode, parse
+from flowc.compiler.source import SourceReadError, read_limited
 from flowc.compiler.values import (
     UNKNOWN,
     Canon,
@@ -90,6 +89,8 @@ class TaskDef:
 class FlowDef:
     name: str
     func: FuncDef
+    #: the class name of its ``task_runner=`` (``ThreadPoolTaskRunner``), when given
+    runner: str | None = None
 
     @property
     def qualname(self) -> str:
@@ -111,78 +112,6 @@ class ModuleInfo:
 
     def position(self, node: cst.CSTNode, top: cst.CSTNode) -> tuple[int, int]:
         return self.locator.position(node, top)
-
-
-def decode(data: bytes, path: str) -> str:
-    try:
-        encoding, _ = tokenize.detect_encoding(BytesIO(data).readline)
-        return data.decode(encoding)
-    except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
-        raise CompileError(
-            [
-                Diagnostic(
-                    path=path,
-                    line=1,
-                    col=1,
-                    code="E002",
-                    severity="error",
-                    message=f"cannot decode the file: {exc}",
-                )
-            ]
-        ) from None
-
-
-def parse(source: str, path: str) -> cst.Module:
-    try:
-        return cst.parse_module(source)
-    except cst.ParserSyntaxError as exc:
-        message = str(exc.message).strip().splitlines()[0] if exc.message else "invalid syntax"
-        line, col = exc.raw_line, exc.raw_column + 1
-        where = re.search(r"error at (\d+):(\d+): ", message)
-        if where is not None:
-            line, col = int(where.group(1)), int(where.group(2)) + 1
-            message = message[where.end() :]
-        message = message.removeprefix("parser error: ")
-        # CPython's own parser locates most errors where the user made them (libcst often
-        # reports the token after); it only compiles, it never runs anything.
-        python_error = _python_syntax_error(source, path)
-        if python_error is not None:
-            line, col, message = python_error
-        raise CompileError(
-            [
-                Diagnostic(
-                    path=path,
-                    line=line,
-                    col=col,
-                    code="E001",
-                    severity="error",
-                    message=f"syntax error: {message}",
-                )
-            ]
-        ) from None
-    except (RecursionError, MemoryError) as exc:
-        raise CompileError(
-            [
-                Diagnostic(
-                    path=path,
-                    line=1,
-                    col=1,
-                    code="E001",
-                    severity="error",
-                    message=f"syntax error: too deeply nested to parse ({type(exc).__name__})",
-                )
-            ]
-        ) from None
-
-
-def _python_syntax_error(source: str, path: str) -> tuple[int, int, str] | None:
-    try:
-        compile(source, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
-    except SyntaxError as exc:
-        return (exc.lineno or 1, exc.offset or 1, exc.msg or "invalid syntax")
-    except (ValueError, RecursionError, MemoryError):
-        return None
-    return None
 
 
 def _dotted(node: cst.BaseExpression | None) -> str | None:
@@ -223,9 +152,10 @@ class Project:
             return self.cache[key]
         self.cache[key] = None  # a cycle sees an unknown module, not a loop
         try:
-            source = decode(file.read_bytes(), str(file))
+            source = decode(read_limited(file), str(file))
             module = parse(source, str(file))
         except (OSError, CompileError) as exc:
+            reason = exc.reason if isinstance(exc, SourceReadError) else exc
             self.diagnostics.append(
                 Diagnostic(
                     path=str(file),
@@ -233,7 +163,7 @@ class Project:
                     col=1,
                     code="W002",
                     severity="warning",
-                    message=f"imported module not analysed: {exc}",
+                    message=f"imported module not analysed: {reason}",
                 )
             )
             return None
@@ -384,7 +314,12 @@ class Project:
         if kind == "task":
             watched = _watched(options)
             return TaskRef(TaskDef(name if isinstance(name, str) else func.name, func, watched))
-        flow = FlowDef(name if isinstance(name, str) else func.name.replace("_", "-"), func)
+        runner = options.get("task_runner")
+        flow = FlowDef(
+            name if isinstance(name, str) else func.name.replace("_", "-"),
+            func,
+            runner if isinstance(runner, str) else None,
+        )
         return FlowRef(flow)
 
     def static(self, info: ModuleInfo, node: cst.BaseExpression, top: cst.CSTNode) -> Value:
@@ -419,7 +354,15 @@ class Project:
             positional = [a for a in node.args if a.keyword is None and not a.star]
             if positional:
                 return self.apply(info, callee, self.static(info, positional[0].value, top))
-            return TaskFactory(kind, tuple(_keyword_strings(node).items()))
+            options = _keyword_strings(node)
+            for arg in node.args:
+                if arg.keyword is not None and arg.keyword.value == "task_runner":
+                    runner = arg.value.func if isinstance(arg.value, cst.Call) else arg.value
+                    named = self.static(info, runner, top)
+                    options["task_runner"] = (
+                        named.name.rpartition(".")[2] if isinstance(named, Canon) else ...
+                    )
+            return TaskFactory(kind, tuple(options.items()))
         return UNKNOWN
 
     def parameters(self, flow: FlowDef) -> list[Parameter]:
@@ -433,7 +376,10 @@ def with_options(base: Value, options: dict[str, object]) -> Value:
         watched = tuple(o for o in WATCHED_OPTIONS if o in task.options or o in options)
         return TaskRef(TaskDef(name if isinstance(name, str) else task.name, task.func, watched))
     if isinstance(base, FlowRef):
-        return FlowRef(FlowDef(name if isinstance(name, str) else base.flow.name, base.flow.func))
+        flow = base.flow
+        return FlowRef(
+            FlowDef(name if isinstance(name, str) else flow.name, flow.func, flow.runner)
+        )
     return UNKNOWN
 
 

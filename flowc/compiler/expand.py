@@ -71,7 +71,11 @@ def build_plan(interp: Interpreter, plan: FlowPlan, expand: bool) -> FlowPlan:
         else:
             nodes.append(Node(id=ids[site.key], count=_count(site), dynamic=site.dynamic, **common))  # type: ignore[arg-type]
     edges: dict[tuple[str, str, str], None] = {}
+    chained: dict[int, None] = {}
     for source, target, kind in interp.edges:
+        if run_id(source) == run_id(target):  # runs of one node chained by a loop walked once
+            chained[source[0]] = None
+            continue
         edges.setdefault((run_id(source), run_id(target), kind), None)
     plan.nodes = nodes
     plan.edges = [Edge(source=s, target=t, kind=k) for s, t, k in edges]  # type: ignore[arg-type]
@@ -81,5 +85,14 @@ def build_plan(interp: Interpreter, plan: FlowPlan, expand: bool) -> FlowPlan:
         )
         for path, line, col, reason in interp.breaks
     ]
+    for key in chained:  # the plan cannot say which of the node's runs waits for which
+        site = interp.by_key[key]
+        if site.dynamic is None:
+            where = "" if site.path == plan.file else f" (in {site.path})"
+            reason = (
+                "its runs depend on each other through a loop too long to unroll: "
+                f"which run waits for which is not listed{where}"
+            )
+            plan.breaks.append(GraphBreak(line=site.line, col=site.col, reason=reason))
     plan.expanded = expand
     return plan

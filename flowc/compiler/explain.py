@@ -4,7 +4,8 @@ For each flow: its call sites and edges (by kind), how many task runs it makes (
 every count is known, a lower bound "≥ N, plus dynamic" otherwise), its **width** (the most
 task runs that can run at once), its **depth** (the most runs on one dependency chain), a
 **critical path** realising that depth, and what the analysis could not pin down: graph breaks,
-dynamic nodes, conditional nodes.
+dynamic nodes, conditional nodes. A direct call blocks the body that makes it, so what that
+body creates afterwards is ordered after it (:func:`_order_direct_calls`).
 
 Weights. A call site stands for ``count`` parallel runs (1 when unknown); a subflow call for
 one flow run. Width is the maximum weighted antichain of the DAG, computed exactly as a minimum
@@ -97,10 +98,46 @@ def _dag(flow: FlowPlan) -> nx.DiGraph:
     for edge in flow.edges:
         if edge.source in graph and edge.target in graph:
             graph.add_edge(edge.source, edge.target)
+    _order_direct_calls(flow, graph)
     if not nx.is_directed_acyclic_graph(graph):
         cycle = " -> ".join(u for u, _ in nx.find_cycle(graph))
         raise ValueError(f"flow {flow.name!r}: the plan has a cycle ({cycle}), not a DAG")
     return graph
+
+
+def _order_direct_calls(flow: FlowPlan, graph: nx.DiGraph) -> None:
+    """A direct call blocks the body that makes it: what that body creates afterwards runs
+    after the call's first run, and the call's runs run one after another.
+
+    Nodes come in the order the walk created their call sites, so every run of a site created
+    after a direct call's site starts after that call's first run has returned (loops may
+    interleave the later runs: only the first is ordered). Only bodies that run once (the flow
+    itself, or a subflow or task called once) are ordered; runs inside a call's own task body
+    are part of it.
+    """
+    runs: dict[str, list[Node]] = {}
+    for node in flow.nodes:
+        runs.setdefault(node.site or node.id, []).append(node)
+    sites = list(runs)
+    count = {site: sum(n.count or 0 if n.site is None else 1 for n in runs[site]) for site in sites}
+    for position, site in enumerate(sites):
+        first = runs[site][0]
+        scope = site.rpartition("/")[0]
+        if first.kind != "call" or (scope and count.get(scope) != 1):
+            continue
+        mine = [n for n in runs[site]]
+        for before, after in zip(mine, mine[1:], strict=False):  # expanded: one at a time
+            graph.add_edge(before.id, after.id)
+        if first.site is None:
+            graph.nodes[first.id]["weight"] = min(graph.nodes[first.id]["weight"], 1)
+            if first.count != 1:
+                continue
+        for later in sites[position + 1 :]:
+            inside = later.startswith(site + "/")
+            if inside or (scope and not later.startswith(scope + "/")):
+                continue
+            for node in runs[later]:
+                graph.add_edge(first.id, node.id)
 
 
 def max_weight_antichain(graph: nx.DiGraph) -> int:
@@ -167,7 +204,8 @@ def explain_flow(flow: FlowPlan) -> FlowExplanation:
     tasks = [node for node in sites.nodes if node.kind != "subflow"]
     known = [node for node in tasks if node.count is not None]
     edges = Counter(edge.kind for edge in sites.edges)
-    path = longest_path(graph)
+    # a call site with no run (a .map over an empty list) is on no chain of runs
+    path = [n for n in longest_path(graph) if graph.nodes[n]["weight"] > 0]
     return FlowExplanation(
         name=flow.name,
         file=flow.file,

@@ -1,7 +1,7 @@
 """Expressions of a flow body: the abstract value each one has before the run.
 
 Constants fold (arithmetic, comparisons, ``len``/``range`` of known values), containers keep
-their elements one by one, comprehensions over known iterables are unrolled like loops, and a
+their elements one by one, comprehensions are :mod:`flowc.compiler.comprehensions`, and a
 value computed from a task's result is a new object with no lineage (only the result and its
 direct members are linked to the run, as the runtime and Prefect link them by identity). Calls
 are :mod:`flowc.compiler.calls`.
@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 import libcst as cst
 
-from flowc.compiler.state import UNROLL_BUDGET, Frame, State, _join, _small
+from flowc.compiler.comprehensions import Comprehensions
+from flowc.compiler.state import Frame, _join, _small
 from flowc.compiler.values import (
     UNKNOWN,
     Canon,
@@ -65,10 +66,11 @@ _CMPOPS: dict[type, Any] = {
 _NAMES = {"True": Const(True), "False": Const(False), "None": Const(None)}
 
 
-class Expressions(State):
+class Expressions(Comprehensions):
     """Evaluates expressions (``e_<libcst class name>`` handlers) to abstract values."""
 
     def ev(self, node: cst.BaseExpression, frame: Frame) -> Value:
+        self.spend(node, frame)
         handler = getattr(self, "e_" + type(node).__name__, None)
         return handler(node, frame) if handler is not None else UNKNOWN
 
@@ -239,6 +241,7 @@ class Expressions(State):
         ):
             a, b = elements(left), elements(right)
             if a is not None and b is not None and not isinstance(left, Opaque):
+                self.spend(node, frame, len(a) + len(b))
                 return Seq(tuple(a + b))
             return Opaque((*self.members(left), *self.members(right)))
         for value in (left, right):
@@ -329,80 +332,6 @@ class Expressions(State):
 
     def e_Lambda(self, node: cst.Lambda, frame: Frame) -> Value:
         return UNKNOWN
-
-    def e_ListComp(self, node: cst.ListComp, frame: Frame) -> Value:
-        return self.comprehension(node, node.for_in, lambda: self.ev(node.elt, frame), frame)
-
-    e_SetComp = e_GeneratorExp = e_ListComp
-
-    def e_DictComp(self, node: cst.DictComp, frame: Frame) -> Value:
-        def item() -> Value:
-            return Seq((self.ev(node.key, frame), self.ev(node.value, frame)), "tuple")
-
-        got = self.comprehension(node, node.for_in, item, frame)
-        if isinstance(got, Seq):
-            return DictVal(
-                tuple(
-                    (p.items[0], p.items[1])
-                    for p in got.items  # type: ignore
-                    if isinstance(p, Seq)
-                )
-            )
-        return got
-
-    def comprehension(self, node: cst.CSTNode, comp: cst.CompFor, item: Any, frame: Frame) -> Value:
-        outer = frame.env
-        frame.env = dict(outer)
-        out: list[Value] = []
-        self.track.comprehensions += 1
-        try:
-            known = self.comp_for(comp, item, frame, out)
-        finally:
-            frame.env = outer
-            self.track.comprehensions -= 1
-        return Seq(tuple(out)) if known else Opaque(tuple(dict.fromkeys(out))[:64])
-
-    def comp_for(self, comp: cst.CompFor, item: Any, frame: Frame, out: list[Value]) -> bool:
-        iterable = self.ev(comp.iter, frame)
-        items = elements(iterable)
-
-        def body() -> bool:
-            known = True
-            for condition in comp.ifs:
-                truth = self.truth(self.ev(condition.test, frame))
-                if truth is False:
-                    return True
-                if truth is None:
-                    known = False
-            if comp.inner_for_in is not None:
-                saved = self.conditional
-                self.conditional = self.conditional or not known
-                try:
-                    return self.comp_for(comp.inner_for_in, item, frame, out) and known
-                finally:
-                    self.conditional = saved
-            saved = self.conditional
-            self.conditional = self.conditional or not known
-            try:
-                out.append(item())
-            finally:
-                self.conditional = saved
-            return known
-
-        if items is not None and self.steps + len(items) <= UNROLL_BUDGET:
-            all_known = True
-            for element in items:
-                self.steps += 1
-                self.bind(comp.target, element, frame)
-                all_known = body() and all_known
-            return all_known
-        self.bind(comp.target, self.element(iterable), frame)
-        code = frame.func.module.code(comp.iter)
-        with self.context(
-            dynamic=f"in a comprehension over {code}, whose length is known only at run time"
-        ):
-            body()
-        return False
 
     # ------------------------------------------------------------------ calls
     def e_Call(self, node: cst.Call, frame: Frame) -> Value:

@@ -18,7 +18,16 @@ from __future__ import annotations
 from flowc.compiler.analysis import Exit
 from flowc.compiler.discovery import literal
 from flowc.compiler.expressions import Expressions
-from flowc.compiler.state import Frame, Site, _Break, _Continue, _join, _Return, bind_params
+from flowc.compiler.state import (
+    Frame,
+    Site,
+    _Abort,
+    _Break,
+    _Continue,
+    _join,
+    _Return,
+    bind_params,
+)
 from flowc.compiler.statements import Statements
 from flowc.compiler.values import UNKNOWN, Const, Param, Value
 
@@ -46,7 +55,12 @@ class Interpreter(Statements, Expressions):
                     Param(param.name) if param.default is None else UNKNOWN
                 )
         frame = Frame(func, env, self.root.name, None)
-        self.call_function(frame, None)
+        try:
+            self.call_function(frame, None)
+        except _Abort:  # the budget is spent: what was found stays, with no count claimed
+            for site in self.by_key:
+                site.exact = False
+                site.dynamic = site.dynamic or "the analysis stopped before its count was known"
 
     def call_function(self, frame: Frame, site: int | None) -> Value:
         func = frame.func

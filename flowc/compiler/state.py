@@ -18,6 +18,7 @@ import libcst as cst
 from flowc.compiler.analysis import Exit, Tracker
 from flowc.compiler.discovery import FlowDef, FuncDef, Project, literal
 from flowc.compiler.values import (
+    MAX_ELEMENTS,
     UNKNOWN,
     Const,
     DictVal,
@@ -33,15 +34,23 @@ from flowc.compiler.values import (
     Union,
     Value,
     elements,
+    flattened,
     futures_in,
     member_of,
+    weight,
 )
 
 __all__ = ["Frame", "Site", "State", "bind_params"]
 
 MAX_DEPTH = 8
-UNROLL_BUDGET = 50_000
-HARD_BUDGET = 500_000
+#: Steps (statements, expressions, runs, edges) a loop may be unrolled within (a loop of 10,000
+#: submits takes some 200,000); past it the rest of its iterations are walked once and counted
+#: by arithmetic.
+UNROLL_BUDGET = 250_000
+#: Steps a whole walk may take: past it the walk stops with a graph break naming the line.
+HARD_BUDGET = 1_000_000
+#: Largest nested value (elements counted through every level) followed element by element.
+MAX_VALUE_WEIGHT = 100_000
 
 
 @dataclass(eq=False)
@@ -89,7 +98,7 @@ class _Continue(Exception):
 
 
 class _Abort(Exception):
-    pass
+    """The walk's budget is spent: the graph break saying where is already recorded."""
 
 
 def _small(value: Any) -> bool:
@@ -153,6 +162,18 @@ class State:
 
     def project_code(self, frame: Frame, value: Value) -> str:
         return type(value).__name__
+
+    def spend(self, node: cst.CSTNode, frame: Frame, steps: int = 1) -> None:
+        """Count work; past :data:`HARD_BUDGET` steps stop the walk with a graph break here."""
+        self.steps += steps
+        if self.steps > HARD_BUDGET:
+            self.brk(
+                node,
+                frame,
+                f"analysis stopped: more than {HARD_BUDGET:,} steps (loops or calls too large "
+                "to follow); the counts of the call sites found so far are not known",
+            )
+            raise _Abort
 
     def pos(self, node: cst.CSTNode, frame: Frame) -> tuple[int, int]:
         return frame.func.module.position(node, frame.func.top)
@@ -233,21 +254,26 @@ class State:
             site.dynamic = site.dynamic or reason or "count known only at run time"
             site.exact = False
             return [(site.key, None)]
-        if self.mult != 1:
+        if self.mult != 1 or n > MAX_ELEMENTS:  # counted by arithmetic, not run by run
             site.runs += n * self.mult
             site.exact = False
-            return [(site.key, None)] * min(n, 1000)
+            # as many refs as runs, so a list of them still sizes a .map, up to 1,000; past
+            # that one ref: the list's length is then not known (a downstream map is dynamic)
+            return [(site.key, None)] * n if n <= 1000 else [(site.key, None)]
         first = site.runs
         site.runs += n
+        self.steps += n  # each run is followed one by one from here on: it is work
         return [(site.key, i) for i in range(first, first + n)]
 
     def link(self, value: Value, runs: list[RunRef], kind: str | None = None) -> None:
         """An edge from every upstream found in ``value`` to each of ``runs``."""
+        targets = list(dict.fromkeys(runs))  # runs counted by arithmetic repeat one ref
         for source, found in futures_in(value):
-            for run in runs:
+            for run in targets:
                 self.edge(source, run, kind or found)
 
     def edge(self, source: RunRef, target: RunRef, kind: str) -> None:
+        self.steps += 1  # edges are work too: a map over a map's futures makes one per pair
         self.track.edge(source, target)
         if kind == "value":  # one edge per upstream run: a future's edge covers its value's
             if self.by_key[source[0]].untracked or (source, target, "future") in self.edges:
@@ -288,7 +314,20 @@ class State:
         return _derive(iterable)
 
     # ------------------------------------------------------------------ binding
+    def bounded(self, value: Value, node: cst.CSTNode, frame: Frame) -> Value:
+        """``value``, or past :data:`MAX_VALUE_WEIGHT` its futures in a collection of unknown
+        length, with a graph break: a value that large is not followed element by element."""
+        if weight(value) <= MAX_VALUE_WEIGHT:
+            return value
+        self.brk(
+            self.current or node,
+            frame,
+            f"value too large to follow: more than {MAX_VALUE_WEIGHT:,} elements nested in it",
+        )
+        return flattened(value)
+
     def bind(self, target: cst.BaseExpression, value: Value, frame: Frame) -> None:
+        value = self.bounded(value, target, frame)
         if isinstance(target, cst.Name):
             frame.env[target.value] = value
         elif isinstance(target, (cst.Tuple, cst.List)):

@@ -16,7 +16,6 @@ import libcst as cst
 from flowc.compiler.analysis import Exit
 from flowc.compiler.discovery import FuncDef
 from flowc.compiler.state import (
-    HARD_BUDGET,
     UNROLL_BUDGET,
     Frame,
     State,
@@ -58,9 +57,7 @@ class Statements(State):
                 self.statement(stmt, frame)
 
     def statement(self, stmt: cst.CSTNode, frame: Frame) -> None:
-        self.steps += 1
-        if self.steps > HARD_BUDGET:
-            raise _Abort
+        self.spend(stmt, frame)
         outer, self.current = self.current, stmt
         try:
             handler = getattr(self, "s_" + type(stmt).__name__, None)
@@ -276,26 +273,10 @@ class Statements(State):
         items = elements(iterable) if stmt.asynchronous is None else None
         n = length(iterable)
         broke = False
-        if items is not None and self.steps + len(items) <= UNROLL_BUDGET:
-            self.track.loop_enter(frame.env, [], False)
-            try:
-                for item in items:
-                    self.bind(stmt.target, item, frame)
-                    try:
-                        self.block(stmt.body, frame)
-                        self.track.iteration_end(True)
-                    except _Continue:
-                        self.track.iteration_end(False)
-                        continue
-                    except _Break:
-                        broke = True
-                        break
-            finally:
-                self.track.loop_leave(frame.env, False)
+        if items is not None and self.mult == 1 and self.steps + len(items) <= UNROLL_BUDGET:
+            broke = self.unroll(stmt, items, frame)
         elif n is not None:
-            self.bind(stmt.target, UNKNOWN, frame)
-            with self.context(mult=n):
-                self.loop_once(stmt.body, frame)
+            self.counted(stmt, n, frame)
         else:
             if not deferred:
                 members = [r for r, k in futures_in(iterable) if k == "future" and r[1] is None]
@@ -309,6 +290,53 @@ class Statements(State):
                 self.loop_once(stmt.body, frame, members, deferred)
         if stmt.orelse is not None and not broke:
             self.block(stmt.orelse.body, frame)
+
+    def unroll(self, stmt: cst.For, items: list[Value], frame: Frame) -> bool:
+        """Walk the body once per element; True if a ``break`` left the loop.
+
+        After each iteration the steps it took project the cost of the rest: when they would
+        pass the unrolling budget, the remaining iterations are walked once and their runs
+        counted by arithmetic (nested loops of 300 x 300 x 300 take a few thousand steps).
+        """
+        start = self.steps
+        self.track.loop_enter(frame.env, [], False)
+        try:
+            for done, item in enumerate(items):
+                left = len(items) - done
+                spent = self.steps - start
+                if done and self.steps + spent // done * left > UNROLL_BUDGET:
+                    self.counted(stmt, left, frame)
+                    return False
+                self.bind(stmt.target, item, frame)
+                self.steps += 1
+                try:
+                    self.block(stmt.body, frame)
+                    self.track.iteration_end(True)
+                except _Continue:
+                    self.track.iteration_end(False)
+                except _Break:
+                    return True
+        finally:
+            self.track.loop_leave(frame.env, False)
+        return False
+
+    def counted(self, stmt: cst.For, n: int, frame: Frame) -> None:
+        """Walk the body once for ``n`` iterations, counting its runs by arithmetic.
+
+        One walk cannot say what ``n`` iterations leave in a name the body rebinds (a list
+        appended to ``n`` times, a counter): each such name holds either its value before or
+        the one walk's, so nothing downstream takes one iteration's value for all of them
+        (a ``.map`` over that list is dynamic, never a made-up count).
+        """
+        before = dict(frame.env)
+        self.bind(stmt.target, UNKNOWN, frame)
+        with self.context(mult=n):
+            self.loop_once(stmt.body, frame)
+        for name, value in list(frame.env.items()):
+            if name not in before:
+                frame.env[name] = _join(UNKNOWN, value)
+            elif before[name] is not value and before[name] != value:
+                frame.env[name] = _join(before[name], value)
 
     def loop_once(
         self,

@@ -148,13 +148,8 @@ def map_runs(
                 f".map() of {site.task!r} over a dict maps over its keys only: "
                 "pass a list (e.g. list(d.items()))",
             )
-    lengths = sorted(
-        {
-            length(v.inner if isinstance(v, Annotated) else v) or 0
-            for v, items in mapped
-            if items is not None
-        }
-    )
+    known = [length(v.inner if isinstance(v, Annotated) else v) for v, _ in mapped]
+    lengths = sorted({n for n in known if n is not None})
     reason = None
     if not mapped:
         reason = ".map() with no iterable argument (raises MappingMissingIterable at run time)"
@@ -187,15 +182,22 @@ def map_runs(
     for value in static:
         interp.link(value, runs)
     for value, items in mapped:
-        if items is not None and n is not None and len(runs) == n and runs[0][1] is not None:
+        if (
+            items is not None
+            and n is not None
+            and len(runs) == n
+            and runs
+            and runs[0][1] is not None
+        ):
             for run, item in zip(runs, items, strict=False):
                 interp.link(item, [run])
         else:
             # A future mapped over is resolved first and stays every child's upstream: a
             # future edge to each mapped run, as the runtime and Prefect record it.
             inner = value.inner if isinstance(value, Annotated) else value
+            targets = list(dict.fromkeys(runs))  # runs counted by arithmetic repeat one ref
             for source, kind in futures_in(inner):
-                for run in runs:
+                for run in targets:
                     interp.edge(source, run, kind)
     return runs, bodies
 

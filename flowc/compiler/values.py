@@ -36,10 +36,12 @@ __all__ = [
     "UNKNOWN",
     "Value",
     "elements",
+    "flattened",
     "futures_in",
     "length",
     "member_of",
     "returned_by",
+    "weight",
 ]
 
 #: Longest sequence materialised element by element; longer ones keep only their length.
@@ -207,10 +209,22 @@ def elements(value: Value) -> list[Value] | None:
     return None
 
 
-def futures_in(value: Value, kind: str = "future", depth: int = 0) -> Iterator[tuple[RunRef, str]]:
-    """Every upstream run found in ``value`` however nested, with its edge kind."""
+def futures_in(
+    value: Value, kind: str = "future", depth: int = 0, seen: set[int] | None = None
+) -> Iterator[tuple[RunRef, str]]:
+    """Every upstream run found in ``value`` however nested, with its edge kind.
+
+    A value shared many times (``v = [v, v]`` repeated) is visited once: the walk is linear in
+    the number of distinct values, not in the size of the tree they spell.
+    """
     if depth > 50:
         return
+    if seen is None:
+        seen = set()
+    if isinstance(value, (Seq, Opaque, Union, DictVal, Annotated)):
+        if id(value) in seen:
+            return
+        seen.add(id(value))
     for run in getattr(value, "links", ()):
         yield run, "value"
     if isinstance(value, Future):
@@ -225,13 +239,46 @@ def futures_in(value: Value, kind: str = "future", depth: int = 0) -> Iterator[t
             else (value.members if isinstance(value, Opaque) else value.options)
         )
         for item in items:
-            yield from futures_in(item, kind, depth + 1)
+            yield from futures_in(item, kind, depth + 1, seen)
     elif isinstance(value, DictVal):
         for key, item in value.items:
-            yield from futures_in(key, kind, depth + 1)
-            yield from futures_in(item, kind, depth + 1)
+            yield from futures_in(key, kind, depth + 1, seen)
+            yield from futures_in(item, kind, depth + 1, seen)
     elif isinstance(value, Annotated) and value.kind != "quote":
-        yield from futures_in(value.inner, kind, depth + 1)
+        yield from futures_in(value.inner, kind, depth + 1, seen)
+
+
+def weight(value: Value) -> int:
+    """How many values ``value`` spells out, counting every level of nesting (shared parts
+    once per use): ``v = [v, v]`` forty times weighs 2**40. Cached on each container, so a
+    container built from weighed parts is weighed in the time it takes to build it."""
+    cached = getattr(value, "_weight", None)
+    if cached is not None:
+        return int(cached)
+    if isinstance(value, Seq):
+        parts: tuple[Value, ...] = value.items
+    elif isinstance(value, Opaque):
+        parts = value.members
+    elif isinstance(value, Union):
+        parts = value.options
+    elif isinstance(value, DictVal):
+        parts = tuple(v for pair in value.items for v in pair)
+    elif isinstance(value, Annotated):
+        parts = (value.inner,)
+    else:
+        return 1
+    total = 1 + sum(weight(part) for part in parts)
+    object.__setattr__(value, "_weight", total)
+    return total
+
+
+def flattened(value: Value) -> Value:
+    """A value too large to follow element by element: a collection of unknown length holding
+    the futures and results found in it (each distinct one once), so its edges are kept."""
+    members: dict[Value, None] = {}
+    for run, kind in futures_in(value):
+        members[Future(run) if kind == "future" else Result(frozenset([run]))] = None
+    return Opaque(tuple(members))
 
 
 def member_of(value: Value) -> Value:

@@ -18,6 +18,8 @@ from flowc.lint.model import Finding
 __all__ = ["Cache"]
 
 FORMAT = "flowc-lint-cache/1"
+#: An entry larger than this is not a cache entry flowc wrote.
+_MAX_ENTRY = 20_000_000
 
 
 def _stat(path: str) -> list[int] | None:
@@ -45,15 +47,20 @@ class Cache:
         return digest.hexdigest()
 
     def get(self, key: str) -> tuple[list[Finding], list[str]] | None:
+        """The entry for ``key``, or None: a missing, unreadable or malformed entry is a miss
+        (the next ``put`` rewrites it), never an error."""
+        from flowc.compiler.source import read_limited
+
         try:
-            with open(self.folder / key[:2] / f"{key}.json", encoding="utf-8") as fh:
-                entry = json.load(fh)
-        except (OSError, ValueError):
+            entry = json.loads(read_limited(self.folder / key[:2] / f"{key}.json", _MAX_ENTRY))
+            for dep, stat in entry.get("deps", {}).items():
+                if _stat(dep) != stat:
+                    return None
+            findings = [Finding.from_dict(f) for f in entry["findings"]]
+            warnings = [str(w) for w in entry.get("warnings", [])]
+        except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
             return None
-        for dep, stat in entry.get("deps", {}).items():
-            if _stat(dep) != stat:
-                return None
-        return [Finding.from_dict(f) for f in entry["findings"]], entry.get("warnings", [])
+        return findings, warnings
 
     def put(self, key: str, findings: list[Finding], warnings: list[str], deps: list[str]) -> None:
         folder = self.folder / key[:2]

@@ -65,8 +65,8 @@ def _lint(
     for warning in report.warnings:
         typer.echo(f"warning: {warning}", err=True)
     report.findings.sort(key=lambda f: (f.path, f.line, f.col, f.code))
-    sys.stdout.write(render(report.findings, fmt))
-    if fix and report.fixed:
+    sys.stdout.write(render(report.findings, fmt, report.fixed))
+    if fix and report.fixed and fmt != "text":
         typer.echo(f"Fixed {report.fixed} error{'s' if report.fixed != 1 else ''}.", err=True)
     if report.findings and not exit_zero:
         return 1
@@ -104,7 +104,7 @@ def register(app: typer.Typer) -> None:
         from flowc.lint.rules import RULES
 
         for rule in RULES:
-            fix = " (fixable)" if rule.fixable else ""
+            fix = " (fix sometimes available)" if rule.fixable else ""
             typer.echo(f"{rule.code}  {rule.name:<28} {rule.summary}{fix}")
 
     @app.command("rule")

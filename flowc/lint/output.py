@@ -12,9 +12,13 @@ __all__ = ["FORMATS", "render"]
 FORMATS = ("text", "json", "sarif", "github")
 
 
-def _summary(findings: list[Finding]) -> str:
-    n = len(findings)
-    return "All checks passed!" if n == 0 else f"Found {n} error{'s' if n != 1 else ''}."
+def _summary(findings: list[Finding], fixed: int = 0) -> str:
+    """ruff's last line: ``Found 3 errors (1 fixed, 2 remaining).`` after ``--fix``."""
+    n = len(findings) + fixed
+    if n == 0:
+        return "All checks passed!"
+    found = f"Found {n} error{'s' if n != 1 else ''}"
+    return f"{found} ({fixed} fixed, {len(findings)} remaining)." if fixed else f"{found}."
 
 
 def _fix(finding: Finding) -> dict[str, Any] | None:
@@ -42,10 +46,11 @@ def _url(code: str) -> str | None:
     return rule.url() if rule else None
 
 
-def render(findings: list[Finding], fmt: str) -> str:
+def render(findings: list[Finding], fmt: str, fixed: int = 0) -> str:
+    """``findings`` in ``fmt``; ``fixed``: how many ``--fix`` fixed (told in the text summary)."""
     if fmt == "text":
         lines = [f.format() for f in findings]
-        return "\n".join([*lines, _summary(findings)]) + "\n"
+        return "\n".join([*lines, _summary(findings, fixed)]) + "\n"
     if fmt == "github":
         return "".join(
             f"::error file={f.path},line={f.line},col={f.col},title={f.code}::{f.message}\n"

@@ -259,7 +259,10 @@ RULES: list[type[Rule]] = [
 ]
 _BY_CODE = {r.code: r for r in RULES}
 #: Codes the linter emits that are not rules: a file it cannot parse or read.
-OTHER_CODES = {"E999": "syntax error or unreadable file"}
+OTHER_CODES = {
+    "E999": "syntax error, or a file that cannot be decoded",
+    "E902": "a path that cannot be read (missing, not a regular file, too large)",
+}
 
 
 def by_code(code: str) -> type[Rule] | None:

@@ -34,20 +34,26 @@ def _prefixed(code: str, prefixes: tuple[str, ...]) -> bool:
 
 def selected(code: str, select: tuple[str, ...], ignore: tuple[str, ...]) -> bool:
     """``select``/``ignore`` by code or prefix (``FC``, ``FC00``, ``FC001``; ``ALL``)."""
-    if code == "E999":
+    if code in ("E999", "E902"):
         return True
     chosen = not select or "ALL" in select or _prefixed(code, select)
     return chosen and not _prefixed(code, ignore)
+
+
+def _unreadable(path: Path, reason: str) -> Finding:
+    """ruff's E902: a path that cannot be linted is a finding (exit 1), never a silent pass."""
+    return Finding("E902", reason, str(path), 1, 1)
 
 
 def collect(paths: list[Path], report: Report) -> list[tuple[Path, Settings]]:
     out: list[tuple[Path, Settings]] = []
     for path in paths:
         if not path.exists():
-            report.warnings.append(f"{path}: no such file or directory")
+            kind = "file or directory" if not path.is_symlink() else "target of the symbolic link"
+            report.findings.append(_unreadable(path, f"no such {kind}"))
             continue
         settings = find_settings(path)
-        if path.is_file():  # named explicitly: linted even when excluded, as ruff does
+        if not path.is_dir():  # named explicitly: linted even when excluded, as ruff does
             out.append((path, settings))
             continue
         for file in sorted(path.rglob("*.py")):
@@ -61,17 +67,25 @@ def collect(paths: list[Path], report: Report) -> list[tuple[Path, Settings]]:
     return out
 
 
-def _lint_one(path: Path, settings: Settings, options: Options, report: Report) -> None:
+@dataclass
+class _Fixed:
+    """A file's fixed bytes, waiting until every file has been checked to be written."""
+
+    path: Path
+    data: bytes
+    count: int
+
+
+def _lint_one(path: Path, settings: Settings, options: Options, report: Report) -> _Fixed | None:
+    from flowc.compiler.source import SourceReadError, read_limited
     from flowc.lint.cache import Cache
 
     shown = str(path)
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        report.findings.append(
-            Finding("E999", f"cannot read the file: {exc.strerror}", shown, 1, 1)
-        )
-        return
+        data = read_limited(path)
+    except SourceReadError as exc:
+        report.findings.append(_unreadable(path, exc.reason))
+        return None
     cache = None
     key = ""
     if options.cache and not options.fix and not options.want_fixes:
@@ -83,25 +97,27 @@ def _lint_one(path: Path, settings: Settings, options: Options, report: Report) 
             found, warnings = hit
             report.findings.extend(found)
             report.warnings.extend(warnings)
-            return
+            return None
     findings, warnings, deps = _analyse(shown, data, path, settings, options)
+    pending = None
     if options.fix:
-        from flowc.lint.fix import apply_fixes
+        from flowc.lint.fix import explain_unfixed, fix_file
 
-        text = data.decode("utf-8", "surrogateescape")
-        fixed, count = apply_fixes(text, [f for f in findings if f.code == "FC001"])
-        if count:
-            path.write_bytes(fixed.encode("utf-8", "surrogateescape"))
-            report.fixed += count
-            findings, warnings, deps = _analyse(shown, fixed.encode(), path, settings, options)
+        fixed = fix_file(data, findings)
+        if fixed is not None:
+            data, count = fixed
+            pending = _Fixed(path, data, count)
+            findings, warnings, deps = _analyse(shown, data, path, settings, options)
+        findings = explain_unfixed(data, findings)
     elif options.want_fixes:
         from flowc.lint.fix import attach_fixes
 
-        findings = attach_fixes(data.decode("utf-8", "replace"), findings)
+        findings = attach_fixes(data, findings)
     if cache is not None:
         cache.put(key, findings, warnings, deps)
     report.findings.extend(findings)
     report.warnings.extend(warnings)
+    return pending
 
 
 def _analyse(
@@ -130,8 +146,21 @@ def _analyse(
 
 
 def lint_paths(paths: list[Path], options: Options) -> Report:
+    """Lint every file; with ``fix``, write the fixed files only once all have been checked."""
+    from flowc.lint.fix import write_fixed
+
     report = Report()
+    fixed: list[_Fixed] = []
     for path, settings in collect(paths, report):
         report.files += 1
-        _lint_one(path, settings, options, report)
+        done = _lint_one(path, settings, options, report)
+        if done is not None:
+            fixed.append(done)
+    for item in fixed:
+        try:
+            write_fixed(item.path, item.data)
+        except OSError as exc:  # the file stays as it was; its findings were fixed in memory
+            report.warnings.append(f"{item.path}: cannot write the fixes: {exc.strerror or exc}")
+            continue
+        report.fixed += item.count
     return report

@@ -227,3 +227,42 @@ def test_long_chains_are_fast() -> None:
     result = explain_flow(plan(names, edges))  # type: ignore[arg-type]
     assert (result.width, result.depth, result.width_method) == (1, 3000, "exact")
     assert time.perf_counter() - start < 10
+
+
+DIRECT = (
+    "from prefect import flow, task\n\n\n@task\ndef n():\n    return 2\n\n\n"
+    "@task\ndef sq(x):\n    return x * x\n\n\n"
+)
+
+
+def _explained(body: str, expand: bool = False) -> tuple[int, int, list[str]]:
+    from flowc.compiler import compile_source
+
+    flow = compile_source(DIRECT + body, "direct.py", expand=expand).flow("f")
+    found = explain_flow(flow)
+    return found.width, found.depth, found.critical_path
+
+
+def test_a_direct_call_blocks_what_its_body_makes_afterwards() -> None:
+    consumer = "@flow\ndef f():\n    k = n()\n    return sq.map(range(k))\n"
+    assert _explained(consumer) == (1, 2, ["n@16", "sq@17"])
+    before = "@flow\ndef f():\n    a = sq.submit(1)\n    k = n()\n    return a, sq.map(range(3))\n"
+    assert _explained(before)[:2] == (4, 2)  # sq@16 may run beside n() and the map after it
+    assert _explained(before, expand=True)[:2] == (4, 2)
+
+
+def test_direct_calls_in_a_loop_run_one_at_a_time() -> None:
+    loop = "@flow\ndef f():\n    for i in range(4):\n        sq(i)\n"
+    assert _explained(loop) == (1, 1, ["sq@17"])
+    assert _explained(loop, expand=True) == (1, 4, [f"sq@17#{i}" for i in range(4)])
+    submitted = loop.replace("sq(i)", "sq.submit(i)")
+    assert _explained(submitted)[:2] == (4, 1)
+
+
+def test_an_empty_map_is_on_no_path() -> None:
+    from flowc.compiler import compile_source
+
+    body = "@flow\ndef f(k: int = 0):\n    return sq.map(sq.map(range(k)))\n"
+    found = explain_flow(compile_source(DIRECT + body, "empty.py").flow("f"))
+    assert (found.task_runs, found.width, found.depth, found.critical_path) == (0, 0, 0, [])
+    assert found.breaks == []

@@ -8,6 +8,7 @@ and the report's validation.
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -428,3 +429,17 @@ def test_a_report_of_another_flow_is_an_error(tmp_path: Path) -> None:
     assert missing.value.lines == [
         f"--run {path}: a report of flow 'demo', which demo.py does not define (its flows: other)"
     ]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_a_fifo_or_device_report_is_refused_unread(tmp_path: Path) -> None:
+    fifo = tmp_path / "run.json"
+    os.mkfifo(fifo)
+    zero = tmp_path / "zero.json"
+    zero.symlink_to("/dev/zero")
+    for path, kind in ((fifo, "is a FIFO (named pipe)"), (zero, "is a device")):
+        with pytest.raises(CommandError) as caught:
+            load_report(path)
+        assert caught.value.lines == [
+            f"--run {path}: cannot read the report: {kind}, not a regular file"
+        ]

@@ -72,11 +72,39 @@ def parse_target(text: str) -> tuple[Path, str | None]:
     return Path(path), name
 
 
+#: Deepest nesting of a ``--param`` value: deeper ones are refused before they are parsed.
+MAX_PARAM_NESTING = 100
+
+
+def _nesting(text: str) -> int:
+    """How deep JSON brackets nest in ``text`` (brackets inside strings not counted)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            escaped = not escaped and char == "\\"
+            if char == '"' and not escaped:
+                in_string = False
+            continue
+        if char == '"':
+            in_string, escaped = True, False
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
 def param_value(text: str) -> Any:
     """JSON when the text parses as JSON, else the text (the rule of ``flowc run``)."""
+    if _nesting(text) > MAX_PARAM_NESTING:
+        raise CommandError(
+            f"--param value nested more than {MAX_PARAM_NESTING} levels deep: not accepted"
+        )
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return text
 
 
@@ -90,7 +118,10 @@ def parse_params(items: Sequence[str]) -> dict[str, Any]:
             raise CommandError(f"--param {item!r}: expected NAME=VALUE, e.g. --param n=3")
         if name in params:
             raise CommandError(f"--param {name} given twice")
-        params[name] = param_value(value)
+        try:
+            params[name] = param_value(value)
+        except CommandError as exc:
+            raise CommandError(exc.lines[0].replace("--param value", f"--param {name}")) from None
     return params
 
 

@@ -167,13 +167,25 @@ def _parse(data: bytes, path: Path) -> Any:
         raise _bad(path, f"not valid JSON ({exc})") from None
 
 
+#: The largest run report ``--run`` reads (some 200,000 task runs).
+MAX_REPORT_BYTES = 200_000_000
+
+
 def load_report(path: Path) -> RunReport:
     """Read and check a run report; every problem is a one-line :class:`CommandError`."""
+    from flowc.compiler.source import SourceReadError, read_limited
+
     try:
-        data = path.read_bytes()
+        path.stat()
+        data = read_limited(path, MAX_REPORT_BYTES, what="run report")  # a FIFO: refused
+    except SourceReadError as exc:
+        raise _bad(path, f"cannot read the report: {exc.reason}") from None
     except OSError as exc:
         raise _bad(path, f"cannot read the report: {exc.strerror or exc}") from None
-    raw = _parse(data, path)
+    try:
+        raw = _parse(data, path)
+    except RecursionError:
+        raise _bad(path, "not valid JSON (nested too deeply)") from None
     if not isinstance(raw, dict):
         raise _bad(path, f"not a {REPORT_SCHEMA} report (a JSON object was expected)")
     if raw.get("schema") != REPORT_SCHEMA:
