@@ -17,7 +17,14 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from flowc.compiler.render.view import collapse_all, collapse_runs, node_label, subflow_parents
+from flowc.compiler.render.view import (
+    collapse_all,
+    collapse_runs,
+    dynamic_note,
+    is_fanout,
+    node_label,
+    subflow_parents,
+)
 from flowc.plan import FlowPlan, Node
 
 if TYPE_CHECKING:
@@ -104,8 +111,10 @@ def _fit(flows: list[FlowPlan]) -> tuple[list[FlowPlan], list[str]]:
 
 
 def _node_line(mid: str, node: Node, counts: str | None = None) -> str:
-    left, right = SHAPES[node.kind]
+    left, right = SHAPES["map" if is_fanout(node) else node.kind]
     label = node_label(node, " · ") + (f" · {counts}" if counts else "")
+    if node.dynamic and node.site is None:
+        label += f" · {dynamic_note(node)}"
     return f"{mid}{left}{escape_label(label)}{right}"
 
 
