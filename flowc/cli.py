@@ -309,7 +309,7 @@ def graph(
             "--output",
             "-o",
             metavar="PATH",
-            help="Write here (.svg .png .dot .mmd .json); without it, text goes to stdout.",
+            help="Write here (.svg .png .dot .mmd .json .html); without it, text goes to stdout.",
             show_default=False,
         ),
     ] = None,
@@ -318,7 +318,7 @@ def graph(
         typer.Option(
             "--format",
             "-f",
-            metavar="svg|png|dot|mermaid|json",
+            metavar="svg|png|dot|mermaid|json|html",
             help="The format; default: from the -o suffix, else dot.",
             show_default=False,
         ),
