@@ -524,6 +524,75 @@ def _fail_lines(err: Console, lines: list[str]) -> NoReturn:
     _fail(err, lines[-1] if lines else "error", EXIT_USAGE)
 
 
+@app.command("diff")
+def diff(
+    old: Annotated[
+        str,
+        typer.Argument(
+            metavar="OLD",
+            help="A flow file, or REV:PATH from git (HEAD~1:flows/etl.py).",
+            show_default=False,
+        ),
+    ],
+    new: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[NEW]", help="The other side (a file or REV:PATH).", show_default=False
+        ),
+    ] = None,
+    git_rev: Annotated[
+        str | None,
+        typer.Option(
+            "--git",
+            metavar="REV",
+            help="Compare FILE at REV with FILE as it is now.",
+            show_default=False,
+        ),
+    ] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="text|json|mermaid|html",
+            help="The format; default: from the -o suffix, else text.",
+            show_default=False,
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="PATH",
+            help="Write here instead of stdout.",
+            show_default=False,
+        ),
+    ] = None,
+    exit_zero: Annotated[
+        bool, typer.Option("--exit-zero", help="Exit 0 even when the graph changed.")
+    ] = False,
+    param: _ParamsOpt = None,
+) -> None:
+    """Show what a change does to a flow's graph: call sites, edges, counts, options, breaks.
+
+    Exit 1 when the graph changed (unless --exit-zero), 0 when not, 2 on bad input.
+    """
+    from flowc.compiler.diffcommand import diff_format, render_diff, run_diff
+    from flowc.compiler.render import DotNotFound, command
+
+    err = Console(stderr=True)
+    try:
+        chosen = diff_format(output, fmt)
+        result, _, after = run_diff(old, new, git_rev, param or [])
+        _emit(render_diff(result, after, chosen), output)
+    except command.CommandError as exc:
+        _fail_lines(err, exc.lines)
+    except DotNotFound as exc:
+        _fail(err, str(exc), EXIT_USAGE)
+    raise typer.Exit(1 if result.changes_graph and not exit_zero else 0)
+
+
 # --------------------------------------------------------------------- lint, rules, rule
 # The linter's commands live with the linter (flowc/lint/cli.py), as ruff keeps its own.
 

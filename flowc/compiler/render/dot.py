@@ -17,6 +17,7 @@ its kind, and the legend lists the state colours.
 from __future__ import annotations
 
 import shutil
+import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -194,7 +195,7 @@ def _write_flow(
             first = prefix + by_flow[child][0].id
             out.add(f"{quote(prefix + node.id)} -> {quote(first)} [{attrs}]")
     for brk in flow.breaks:
-        label = f"graph break · line {brk.line}: {brk.reason}"
+        label = "\n".join(textwrap.wrap(f"graph break · line {brk.line}: {brk.reason}", 44))
         attrs = _attrs(
             id=f"break:{prefix}{brk.line}:{brk.col}" if svg_ids else None,
             label=label,

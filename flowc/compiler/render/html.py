@@ -52,7 +52,12 @@ class PageMarks:
 
 @cache
 def _asset(name: str) -> str:
-    return resources.files("flowc.compiler.render").joinpath("assets").joinpath(name).read_text("utf-8")
+    return (
+        resources.files("flowc.compiler.render")
+        .joinpath("assets")
+        .joinpath(name)
+        .read_text("utf-8")
+    )
 
 
 def _source_lines(

@@ -367,8 +367,14 @@
       var s = DATA.run.styles[k];
       item('<rect x="2" y="2" width="30" height="12" fill="' + s.fill + '" stroke="' + s.stroke + '"/>', s.legend);
     });
-    if (DATA.diff) [["#dcfce7", "#16a34a", "added"], ["#fee2e2", "#dc2626", "removed"], ["#fef3c7", "#d97706", "changed"]].forEach(function (d) {
-      item('<rect x="2" y="2" width="30" height="12" fill="' + d[0] + '" stroke="' + d[1] + '" stroke-width="2"/>', d[2]);
+    var present = {};
+    if (DATA.diff) {
+      Object.keys(DATA.diff.nodes).forEach(function (k) { present[DATA.diff.nodes[k]] = true; });
+      Object.keys(DATA.diff.breaks).forEach(function (k) { present[DATA.diff.breaks[k]] = true; });
+      DATA.diff.edges.forEach(function (e) { present[e.how] = true; });
+    }
+    [["#dcfce7", "#16a34a", "added"], ["#fee2e2", "#dc2626", "removed"], ["#fef3c7", "#d97706", "changed"]].forEach(function (d) {
+      if (present[d[2]]) item('<rect x="2" y="2" width="30" height="12" fill="' + d[0] + '" stroke="' + d[1] + '" stroke-width="2"/>', d[2]);
     });
   })();
 
