@@ -100,6 +100,16 @@ def run(
             show_default=False,
         ),
     ] = None,
+    html: Annotated[
+        Path | None,
+        typer.Option(
+            "--html",
+            metavar="PAGE.html",
+            help="Write the run as one self-contained HTML page: the graph coloured by final "
+            "state, a timeline, durations per task, the result or error.",
+            show_default=False,
+        ),
+    ] = None,
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit 1 when any task run failed or crashed.")
     ] = False,
@@ -139,6 +149,8 @@ def run(
     out, err = Console(), Console(stderr=True)
     try:
         request = loader.prepare_run(target, param or [], runner, workers, report, address)
+        if html is not None:
+            loader.check_report_path(html, "--html")
         request = _with_plan(request, plan, param or [], checkpoint, resume, err, quiet)
         outcome = loader.run_file(request, _observer(request, out, err, quiet))
     except loader.FlowcUsageError as exc:
@@ -148,6 +160,8 @@ def run(
         _fail(err, str(exc), 1)
     except loader.RunInterrupted as exc:
         _interrupted(err, exc.flow_run, report)
+    if html is not None:
+        _write_html(err, outcome.flow_run, html, target, param or [])
     _finish(out, err, outcome, report, strict, quiet)
 
 
@@ -253,6 +267,22 @@ def _write_report(err: Console, flow_run: FlowRun, report: Path) -> None:
         loader.write_report(flow_run, report)
     except OSError as exc:
         _fail(err, f"--report {report}: cannot write the report: {exc.strerror or exc}", EXIT_USAGE)
+
+
+def _write_html(
+    err: Console, flow_run: FlowRun, page: Path, target: str, params: list[str]
+) -> None:
+    from flowc.compiler.render import DotNotFound
+    from flowc.compiler.render.command import CommandError
+    from flowc.compiler.render.runpage import write_run_page
+    from flowc.runtime.report import build_report
+
+    try:
+        write_run_page(build_report(flow_run), target, page, params)
+    except CommandError as exc:
+        _fail_lines(err, [f"--html {page}: {line}" for line in exc.lines])
+    except DotNotFound as exc:
+        _fail(err, f"--html {page}: {exc}", EXIT_USAGE)
 
 
 def _interrupted(err: Console, flow_run: FlowRun | None, report: Path | None) -> NoReturn:

@@ -38,7 +38,9 @@ __all__ = [
     "RunRecord",
     "RunReport",
     "load_report",
+    "flow_for",
     "overlay_for",
+    "report_from",
     "state_class",
 ]
 
@@ -198,7 +200,11 @@ def load_report(path: Path) -> RunReport:
         data = path.read_bytes()
     except OSError as exc:
         raise _bad(path, f"cannot read the report: {exc.strerror or exc}") from None
-    raw = _parse(data, path)
+    return report_from(_parse(data, path), path)
+
+
+def report_from(raw: Any, path: Path) -> RunReport:
+    """A parsed ``flowc.run/1`` document checked; ``path`` names it in errors."""
     if not isinstance(raw, dict):
         raise _bad(path, f"not a {REPORT_SCHEMA} report (a JSON object was expected)")
     if raw.get("schema") != REPORT_SCHEMA:
@@ -449,7 +455,7 @@ def _names(flows: Iterable[FlowPlan]) -> str:
     return ", ".join(flow.name for flow in flows) or "none"
 
 
-def _flow_for(report: RunReport, compiled: Compiled, path: Path) -> FlowPlan:
+def flow_for(report: RunReport, compiled: Compiled, path: Path) -> FlowPlan:
     """The compiled flow the report ran; a report of another flow is a usage error."""
     for flow in compiled.flows:
         if flow.name == report.flow:
@@ -470,6 +476,6 @@ def _flow_for(report: RunReport, compiled: Compiled, path: Path) -> FlowPlan:
 def overlay_for(path: Path, compiled: Compiled) -> RunOverlay:
     """``flowc graph --run PATH``: the report read, its flow chosen, its runs placed."""
     report = load_report(path)
-    flow = _flow_for(report, compiled, path)
+    flow = flow_for(report, compiled, path)
     plan = compiled.plan.model_copy(update={"flows": [flow]})
     return RunOverlay.build(plan, report)

@@ -466,6 +466,7 @@
         if (dom) select(dom, true);
       });
       s.appendChild(rect);
+      if (w > 70) s.appendChild(sv("text", {"class": "tick", x: x + 3, y: b.lane * laneH + 11.5}, b.name.slice(0, Math.floor(w / 6.5))));
       if (b.tries > 1) s.appendChild(sv("text", {"class": "tick", x: x + w + 2, y: b.lane * laneH + 12}, "↻" + (b.tries - 1)));
     });
     body.appendChild(s);
