@@ -128,9 +128,9 @@
     return {x: b.x * mx.a + mx.e, y: b.y * mx.d + mx.f, w: b.width * mx.a, h: b.height * mx.d};
   }
   function centerOn(g) {
-    var b = boxOf(g);
-    var w = Math.min(base[2], Math.max(b.w * 6, 500)), h = w * view.h / view.w;
-    if (h < b.h * 3) { h = b.h * 3; w = h * view.w / view.h; }
+    var b = boxOf(g), r = svg.getBoundingClientRect(), aspect = (r.height / r.width) || 0.6;
+    var w = Math.max(b.w * 5, 600), h = w * aspect;
+    if (h < b.h * 4) { h = b.h * 4; w = h / aspect; }
     view = {x: b.x + b.w / 2 - w / 2, y: b.y + b.h / 2 - h / 2, w: w, h: h}; apply();
   }
 
@@ -489,7 +489,15 @@
     document.getElementById("stats").hidden = false;
   }
 
-  fit();
-  window.addEventListener("resize", function () { if (!selected) fit(); });
+  // A graph too large to read whole (a wide tree of 2,000 call sites) opens on its start,
+  // zoomed so that labels are legible; Fit shows it all, search and the lists find the rest.
+  function start() {
+    fit();
+    if (scaleNow() >= 0.35) return;
+    var first = DATA.flows.length && DATA.flows[0].nodes.length && byDom(DATA.flows[0].nodes[0].dom);
+    if (first) { centerOn(first); var b = boxOf(first); view.y = Math.max(base[1], b.y - 40); if (b.x - base[0] < view.w / 2) view.x = base[0]; apply(); }
+  }
+  start();
+  window.addEventListener("resize", function () { if (!selected) start(); });
   document.body.setAttribute("data-ready", "true");
 })();
