@@ -2,11 +2,11 @@
 
 Node ids hold line numbers (``square@14``), so two versions of a file cannot be compared by id:
 inserting a comment above a call would "remove" it and "add" another. Call sites are matched
-instead by flow and task, in source order, scoring each candidate pair by how alike they are
-(the call's own text from its column on, so a renamed variable on the left of ``=`` does not
-count; its kind, its upstream tasks, its count and options). An order-keeping alignment (the
-one ``difflib`` and ``git diff`` use for lines) picks the pairs; a pair too unlike is an add
-and a remove instead. Edges and graph breaks are then compared through that matching.
+instead by flow and task, scoring each candidate pair by how alike they are (the call's own
+text from its column on, so a renamed variable on the left of ``=`` does not count; its kind,
+its upstream tasks, its count and options, its rank among the task's calls). Identical calls
+pair first, then the most alike; a pair too unlike is an add and a remove instead. Edges and
+graph breaks are then compared through that matching.
 """
 
 from __future__ import annotations
@@ -169,25 +169,37 @@ def _overlap(a: tuple[str, ...], b: tuple[str, ...]) -> float:
 
 
 def _align(old: list[_Site], new: list[_Site]) -> list[tuple[int, int]]:
-    """The order-keeping pairs of greatest total likeness, each above the threshold."""
-    rows, cols = len(old), len(new)
-    best = [[0.0] * (cols + 1) for _ in range(rows + 1)]
-    for i in range(1, rows + 1):
-        for j in range(1, cols + 1):
-            gain = _likeness(old[i - 1], new[j - 1]) - MATCH_THRESHOLD
-            take = best[i - 1][j - 1] + gain if gain > 0 else float("-inf")
-            best[i][j] = max(best[i - 1][j], best[i][j - 1], take)
+    """Pairs of call sites, most alike first, each above the threshold.
+
+    Identical calls (same text, same upstream tasks) pair first, in order: what moved lines
+    give. The rest pair greedily by likeness, so two calls of one task that swapped places keep
+    their identities instead of each "changing" into the other.
+    """
     pairs: list[tuple[int, int]] = []
-    i, j = rows, cols
-    while i and j:
-        if best[i][j] == best[i - 1][j]:
-            i -= 1
-        elif best[i][j] == best[i][j - 1]:
-            j -= 1
-        else:
-            pairs.append((i - 1, j - 1))
-            i, j = i - 1, j - 1
-    return pairs[::-1]
+    free_old, free_new = set(range(len(old))), set(range(len(new)))
+    exact: dict[tuple[str, tuple[str, ...]], list[int]] = defaultdict(list)
+    for j, site in enumerate(new):
+        if site.text:
+            exact[(site.text, site.ups)].append(j)
+    for i, site in enumerate(old):
+        candidates = exact.get((site.text, site.ups)) if site.text else None
+        if candidates:
+            j = candidates.pop(0)
+            pairs.append((i, j))
+            free_old.discard(i)
+            free_new.discard(j)
+    scored = sorted(
+        ((_likeness(old[i], new[j]), -abs(i - j), i, j) for i in free_old for j in free_new),
+        reverse=True,
+    )
+    for score, _, i, j in scored:
+        if score < MATCH_THRESHOLD:
+            break
+        if i in free_old and j in free_new:
+            pairs.append((i, j))
+            free_old.discard(i)
+            free_new.discard(j)
+    return sorted(pairs)
 
 
 def _what_changed(old: Node, new: Node) -> list[str]:
