@@ -192,8 +192,12 @@ def page_data(
     }
     if runs is not None:
         from flowc.compiler.render.htmlrun import run_data
+        from flowc.compiler.render.runs import STYLES
 
         data["run"] = run_data(runs)
+        # a node shows its worst run; its runs, opened, show every other state too
+        shown = set(symbols.states) | {record.state for record in runs.report.records}
+        data["legend"]["states"] = [state for state in STYLES if state in shown]
     if marks is not None:
         data["diff"] = _marks_data(marks, prefixes[0] if len(prefixes) == 1 else None)
         data["title"] = marks.title or data["title"]

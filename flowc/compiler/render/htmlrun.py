@@ -122,8 +122,10 @@ def _timeline(
 def run_data(overlay: RunOverlay) -> dict[str, Any]:
     """The ``run`` part of the page's data."""
     report = overlay.report
-    starts = [_seconds(r.start) for r in report.records]
-    origin = _seconds(report.start) or min((s for s in starts if s is not None), default=0.0)
+    starts = [s for s in (_seconds(r.start) for r in report.records) if s is not None]
+    flow_start = _seconds(report.start)
+    # the timeline spans the task runs: the flow's own start-up would squeeze them to a sliver
+    origin = min(starts, default=flow_start or 0.0)
     bars, lanes, durations = _timeline(overlay, origin)
     stats = duration_stats(durations)
     failed: dict[str, int] = defaultdict(int)
@@ -146,7 +148,10 @@ def run_data(overlay: RunOverlay) -> dict[str, Any]:
         "result": report.result,
         "start": report.start,
         "end": report.end,
-        "duration": None if end is None else round((end - origin) * 1000, 3),
+        "duration": None
+        if end is None or flow_start is None
+        else round((end - flow_start) * 1000, 3),
+        "firstTaskAfter": None if flow_start is None else round((origin - flow_start) * 1000, 3),
         "taskRuns": len(report.records),
         "mappedBy": overlay.mapped_by(),
         "unmatched": overlay.unmatched,

@@ -193,7 +193,7 @@
     if (n.dynamic) kv(t, "dynamic", n.dynamic);
     if (n.conditional) kv(t, "conditional", "runs only if a branch on a task result allows");
     if (n.options && n.options.length) kv(t, "options", n.options.join(", "));
-    if (n.state) kv(t, "run state", (STATE_TEXT[n.state] || n.state) + (n.stateText ? " — " + n.stateText : ""));
+    if (n.state) kv(t, "run state", (STATE_TEXT[n.state] || n.state) + (n.stateText ? " — " + n.stateText.replace(/\n/g, " — ") : ""));
     box.appendChild(t);
     if (n.source) box.appendChild(el("pre", {"class": "source"}, n.line + " | " + n.source));
     [["upstream", "up", "s"], ["downstream", "down", "t"]].forEach(function (spec) {
@@ -442,7 +442,7 @@
     var bars = r.timeline;
     if (!bars.length) return;
     var section = document.getElementById("timeline"), body = document.getElementById("timeline-body");
-    var end = Math.max.apply(null, bars.map(function (b) { return b.e; }).concat([r.duration || 0, 1e-3]));
+    var end = Math.max.apply(null, bars.map(function (b) { return b.e; }).concat([1e-3]));
     var laneH = 16, left = 70, width = Math.max(600, (section.clientWidth || 1000) - 40), plotW = width - left - 10;
     var height = r.lanes.length * laneH + 24;
     var s = sv("svg", {width: width, height: height, "class": "timeline"});
@@ -470,6 +470,7 @@
       if (b.tries > 1) s.appendChild(sv("text", {"class": "tick", x: x + w + 2, y: b.lane * laneH + 12}, "↻" + (b.tries - 1)));
     });
     body.appendChild(s);
+    if (r.firstTaskAfter) body.appendChild(el("p", {"class": "hint"}, "times from the first task run's start, " + fmtMs(r.firstTaskAfter) + " after the flow run's"));
     if (r.timelineLeftOut) body.appendChild(el("p", {"class": "hint"}, r.timelineLeftOut.toLocaleString() + " later task runs not drawn"));
     section.hidden = false;
   }
