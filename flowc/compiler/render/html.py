@@ -196,8 +196,8 @@ def page_data(
 
         data["run"] = run_data(runs)
         # a node shows its worst run; its runs, opened, show every other state too
-        shown = set(symbols.states) | {record.state for record in runs.report.records}
-        data["legend"]["states"] = [state for state in STYLES if state in shown]
+        states = set(symbols.states) | {record.state for record in runs.report.records}
+        data["legend"]["states"] = [state for state in STYLES if state in states]
     if marks is not None:
         data["diff"] = _marks_data(marks, prefixes[0] if len(prefixes) == 1 else None)
         data["title"] = marks.title or data["title"]
