@@ -16,6 +16,7 @@ its kind, and the legend lists the state colours.
 
 from __future__ import annotations
 
+import math
 import shutil
 import textwrap
 from collections.abc import Sequence
@@ -67,8 +68,9 @@ def _attrs(**attrs: str | None) -> str:
     return " ".join(f"{key}={quote(value)}" for key, value in attrs.items() if value is not None)
 
 
-#: Expanded runs of one call site are laid out in rows of at most this many nodes.
-WRAP = 8
+#: Expanded runs of one call site are laid out in rows of about the square root of their
+#: number (10 runs: rows of 4), never fewer than this many.
+WRAP = 3
 
 
 def _shape(node: Node) -> str:
@@ -136,9 +138,9 @@ def _cluster_id(prefix: str, name: str) -> str:
 
 
 def _wrap_runs(out: _Writer, flow: FlowPlan, prefix: str) -> None:
-    """Invisible edges that fold a long row of one site's expanded runs into rows of WRAP.
+    """Invisible edges that fold a long row of one site's expanded runs into a block.
 
-    Runs of a site only ever depend on earlier ones, so run i -> run i+WRAP keeps the graph
+    Runs of a site only ever depend on earlier ones, so run i -> run i+width keeps the graph
     acyclic; without it ``--expand`` draws every run side by side in one very wide row.
     """
     by_site: dict[str, list[str]] = {}
@@ -146,7 +148,8 @@ def _wrap_runs(out: _Writer, flow: FlowPlan, prefix: str) -> None:
         if node.site is not None:
             by_site.setdefault(node.site, []).append(node.id)
     for members in by_site.values():
-        for first, second in zip(members, members[WRAP:], strict=False):
+        width = max(WRAP, math.ceil(math.sqrt(len(members))))
+        for first, second in zip(members, members[width:], strict=False):
             out.add(f"{quote(prefix + first)} -> {quote(prefix + second)} [style=invis]")
 
 
