@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 __all__ = ["DOT_MISSING", "DotNotFound", "pipe", "quote", "to_dot"]
 
 DOT_MISSING = (
-    "SVG and PNG need Graphviz's 'dot' program: install it (e.g. 'apt-get install graphviz' "
+    "SVG, PNG and HTML need Graphviz's 'dot' program: install it (e.g. 'apt-get install graphviz' "
     "or 'brew install graphviz'), or use -o out.dot / out.mmd / out.json"
 )
 

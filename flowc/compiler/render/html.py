@@ -186,7 +186,12 @@ def page_data(
         "schema": "flowc.html/1",
         "title": ", ".join(flow.name for flow in flows),
         "flows": out_flows,
-        "legend": {"shapes": symbols.shapes, "edges": symbols.edges, "states": symbols.states},
+        "legend": {
+            "shapes": symbols.shapes,
+            "edges": symbols.edges,
+            "states": symbols.states,
+            "subflowCluster": symbols.subflow_cluster,
+        },
         "run": None,
         "diff": None,
     }

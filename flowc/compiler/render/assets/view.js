@@ -359,6 +359,7 @@
       li.appendChild(document.createTextNode(text)); list.appendChild(li);
     }
     DATA.legend.shapes.forEach(function (k) { if (SHAPES[k]) item(SHAPES[k][1], SHAPES[k][0]); });
+    if (DATA.legend.subflowCluster) item('<rect x="2" y="2" width="30" height="12" rx="3" fill="none" stroke="#7c3aed" stroke-dasharray="4 2"/>', "a subflow's own tasks");
     DATA.legend.edges.forEach(function (k) {
       var e = EDGES[k];
       item('<line x1="2" y1="8" x2="28" y2="8" stroke="' + e[2] + '" stroke-dasharray="' + e[1] + '"/><polygon points="28,5 33,8 28,11" fill="' + e[2] + '"/>', e[0]);
