@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 TIMEOUT = 300
+#: each test runs flowc as a process, maybe several times, on a loaded machine
+pytestmark = pytest.mark.timeout(900)
 
 V1 = """\
 from flowc import flow, task

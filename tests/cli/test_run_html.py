@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 TIMEOUT = 300
+#: each test runs flowc as a process, maybe several times, on a loaded machine
+pytestmark = pytest.mark.timeout(900)
 
 FLOW = """\
 from flowc import flow, task

@@ -27,7 +27,7 @@ ARGS = [
     "--disable-dev-shm-usage",
 ]
 #: generous: the machine is shared and a 2,000-node page takes a while to lay out and paint.
-TIMEOUT_MS = 120_000
+TIMEOUT_MS = 240_000
 
 
 @dataclass

@@ -13,6 +13,8 @@ from flowc.compiler import compile_source
 from flowc.compiler.render import format_for, render
 from flowc.compiler.render.html import page_data, to_html
 
+#: a browser on a loaded machine: far more than the usual 120 s per test
+pytestmark = pytest.mark.timeout(300)
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is missing")
 
 ETL = """\
@@ -210,6 +212,7 @@ def big_flow(count: int) -> str:
 
 
 @needs_dot
+@pytest.mark.timeout(900)
 def test_a_2000_node_graph_is_usable(tmp_path: Path, browser, screenshots: Path) -> None:
     opened = browser.open(page_for(tmp_path, big_flow(2000), "big.py"))
     page = opened.page

@@ -14,6 +14,8 @@ import pytest
 from flowc.compiler.render.htmlrun import duration_stats, lanes_for
 
 TIMEOUT = 300
+#: a browser on a loaded machine: far more than the usual 120 s per test
+pytestmark = pytest.mark.timeout(300)
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is missing")
 
 MIXED = """\

@@ -320,6 +320,32 @@
     } else if (ev.key === "Escape") { search.value = ""; runSearch(); }
   });
 
+  // ------------------------------------------------------------------ tasks index
+  (function () {
+    var byTask = {}, order = [];
+    Object.keys(nodes).forEach(function (dom) {
+      var n = nodes[dom];
+      if (!byTask[n.task]) { byTask[n.task] = {sites: 0, runs: 0, unknown: false, first: dom}; order.push(n.task); }
+      var t = byTask[n.task]; t.sites += 1;
+      if (n.count === null || n.count === undefined) t.unknown = true; else t.runs += n.count;
+    });
+    order.sort();
+    var list = document.querySelector("#tasks ul");
+    order.forEach(function (task) {
+      var t = byTask[task], li = el("li");
+      var a = el("a", {"class": "node-link task-link", href: "#", "data-task": task}, task);
+      a.onclick = function (ev) {
+        ev.preventDefault();
+        if (t.sites === 1) { select(t.first, true); return; }
+        search.value = task; runSearch(); cursor = 0; select(matches[0], true);
+      };
+      li.appendChild(a);
+      li.appendChild(document.createTextNode(" · " + t.sites + " call site" + (t.sites === 1 ? "" : "s") +
+        " · " + (t.unknown ? "≥ " : "") + t.runs.toLocaleString() + " run" + (t.runs === 1 ? "" : "s")));
+      list.appendChild(li);
+    });
+  })();
+
   // ------------------------------------------------------------------ graph breaks
   function showBreak(dom) {
     var g = byDom(dom); if (!g) return;
