@@ -237,3 +237,29 @@ def test_render_html_matches_to_html(tmp_path: Path) -> None:
     text = render(plan, "html")
     assert isinstance(text, str) and text.startswith("<!DOCTYPE html>")
     assert page_data(plan.flows)["flows"][0]["name"] == "etl"
+
+
+@needs_dot
+def test_several_flows_and_subflows_in_one_page(tmp_path: Path, browser) -> None:
+    fixture = Path(__file__).parent.parent / "fixtures" / "subflows.py"
+    source = fixture.read_text()
+    opened = browser.open(page_for(tmp_path, source, "subflows.py"))
+    page = opened.page
+    ids = set(page.eval_on_selector_all("g.node", "els => els.map(e => e.id)"))
+    assert {
+        "node:child-flow/fetch@18",
+        "node:parent/child-flow@23",
+        "node:parent/child-flow@23/fetch@18",
+        "node:parent/merge@25",
+    } <= ids
+    tasks = page.locator("#tasks li").all_inner_texts()
+    assert tasks == [
+        "fetch · 3 call sites · 3 runs",
+        "flow:child-flow · 2 call sites · 2 runs",
+        "merge · 1 call site · 1 run",
+    ]
+    page.click('#tasks a[data-task="merge"]')
+    assert "parent/merge@25" not in page.locator("#details").inner_text()  # ids are per flow
+    assert "merge@25" in page.locator("#details").inner_text()
+    assert "a subflow's own tasks" in page.locator("#legend").inner_text()
+    assert opened.errors == []
