@@ -9,6 +9,7 @@ imported. ``REV:PATH`` is taken relative to the current directory first (what a 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,20 +36,23 @@ class Side:
 
 def git_blob(rev: str, path: str) -> str:
     """The text of ``path`` at ``rev``; relative to the current directory, else the top."""
+    git = shutil.which("git")
+    if git is None:
+        raise CommandError(f"{rev}:{path}: git is not installed")
     directory, name = os.path.split(path)
     attempts = [(directory or ".", f"{rev}:./{name}"), (".", f"{rev}:{path}")]
     problem = ""
     for cwd, spec in attempts:
+        if not os.path.isdir(cwd):  # a folder gone from the working tree: the top's turn
+            continue
         try:
             done = subprocess.run(
-                ["git", "show", spec],
+                [git, "show", spec],
                 cwd=cwd,
                 capture_output=True,
                 timeout=120,
                 check=False,
             )
-        except FileNotFoundError:
-            raise CommandError(f"{rev}:{path}: git is not installed") from None
         except (OSError, subprocess.SubprocessError) as exc:
             problem = str(exc)
             continue

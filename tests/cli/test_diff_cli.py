@@ -180,3 +180,11 @@ def test_a_syntax_error_names_the_side(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "new.py:" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "out.json").exists()
+
+
+def test_a_file_deleted_from_the_working_tree_is_read_from_git(repo: Path) -> None:
+    git(repo, "mv", "flows", "moved")
+    git(repo, "commit", "-q", "-m", "moved")
+    done = run("diff", "HEAD~1:flows/etl.py", "moved/etl.py", "-f", "json", cwd=repo)
+    assert done.returncode == 1, done.stderr  # moved/etl.py is V2 (committed by the mv)
+    assert json.loads(done.stdout)["added"][0] == "square@28"

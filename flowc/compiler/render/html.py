@@ -114,7 +114,11 @@ def _runs_listed(flow: FlowPlan, overlay: RunOverlay | None) -> dict[str, list[d
 
 
 def _node_data(
-    node: Node, prefix: str, lines: list[str], runs: list[dict[str, Any]], overlay: Any
+    node: Node,
+    prefix: str,
+    lines: list[str],
+    runs: list[dict[str, Any]],
+    overlay: RunOverlay | None,
 ) -> dict[str, Any]:
     data: dict[str, Any] = {
         "id": node.id,
@@ -266,6 +270,6 @@ def to_html(
         "CSS": _asset("view.css"),
         "SVG": _svg(flows, runs),
         "DATA": _script_json(data),
-        "JS": _asset("view.js").replace("</script", "<\\/script"),
+        "JS": (_asset("view.js") + _asset("run.js")).replace("</script", "<\\/script"),
     }
     return re.sub(r"@@(\w+)@@", lambda m: parts[m.group(1)], _asset("page.html"))
