@@ -178,3 +178,19 @@ def test_flows_added_and_removed_whole() -> None:
 def test_json_has_exactly_the_three_lists() -> None:
     result = diff(BASE, BASE.replace("range(10)", "range(2)"))
     assert set(json.loads(result.to_json())) == {"added", "removed", "changed"}
+
+
+def many_calls(count: int, prefix: str) -> str:
+    lines = ["from flowc import flow, task", "", "", "@task", "def step(*xs):", "    return 1"]
+    lines += ["", "", "@flow", "def many():", f"    {prefix}0 = step.submit()"]
+    for i in range(1, count):
+        lines.append(f"    {prefix}{i} = step.submit({prefix}{(i - 1) // 2})")
+    return "\n".join(lines) + "\n"
+
+
+def test_every_variable_renamed_in_a_large_flow_changes_nothing() -> None:
+    old, new = many_calls(400, "a"), many_calls(400, "b")
+    result = diff(old, new)
+    assert not result.changes_graph
+    (flow,) = result.flows
+    assert len(flow.matched) == 400 and all(k == v for k, v in flow.matched.items())
