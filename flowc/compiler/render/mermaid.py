@@ -17,6 +17,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from flowc.compiler.render.legend import symbols_of
 from flowc.compiler.render.view import (
     collapse_all,
     collapse_runs,
@@ -141,16 +142,17 @@ def _run_classes() -> list[str]:
     ]
 
 
-def _run_legend(lines: list[str]) -> None:
-    """The state colours, as sample nodes: Mermaid has no legend of its own."""
+def _run_legend(lines: list[str], states: Sequence[str]) -> None:
+    """The colours of the states drawn, as sample nodes: Mermaid has no legend of its own."""
     from flowc.compiler.render.runs import STYLES
 
     lines.append('  subgraph run_legend ["run states"]')
     lines += [
-        f'    run_legend_{state}["{escape_label(style.legend)}"]' for state, style in STYLES.items()
+        f'    run_legend_{state}["{escape_label(STYLES[state].legend)}"]'  # type: ignore[index]
+        for state in states
     ]
     lines.append("  end")
-    lines += [f"  class run_legend_{state} run_{state}" for state in STYLES]
+    lines += [f"  class run_legend_{state} run_{state}" for state in states]
 
 
 def _write_flow(
@@ -260,7 +262,7 @@ def to_mermaid(
         lines.append(f'  flowc_note["{escape_label("; ".join(notes))}"]')
         lines.append("  class flowc_note note")
     if runs is not None:
-        _run_legend(lines)
+        _run_legend(lines, symbols_of(drawn, runs).states)
     lines += ["  " + line for line in CLASSES]
     if runs is not None:
         lines += ["  " + line for line in _run_classes()]
