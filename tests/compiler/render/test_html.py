@@ -126,6 +126,7 @@ def test_page_loads_clean_with_nodes_edges_and_no_request(
     assert any("task.map" in item for item in legend)
     assert not any("subflow" in item or "direct call" in item for item in legend)
     page.screenshot(path=str(screenshots / "small-graph.png"))
+    assert page.locator("#minimap").count() == 0  # a small graph is read whole
     assert opened.errors == []
     assert opened.foreign_requests == []
 
@@ -218,6 +219,11 @@ def test_a_2000_node_graph_is_usable(tmp_path: Path, browser, screenshots: Path)
     page = opened.page
     assert page.locator("g.node").count() == 2000
     page.screenshot(path=str(screenshots / "graph-2000-nodes.png"))
+    # too large to read whole: an overview moves the view where it is clicked
+    before = page.get_attribute("#graph svg", "viewBox")
+    box = page.locator("#minimap").bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.8, box["y"] + box["height"] / 2)
+    assert float(page.get_attribute("#graph svg", "viewBox").split()[0]) > float(before.split()[0])
     page.fill("#search", "wide")
     assert page.locator("#search-count").inner_text() == "39 found"
     page.press("#search", "Enter")

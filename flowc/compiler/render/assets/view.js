@@ -69,7 +69,11 @@
   var view = {x: base[0], y: base[1], w: base[2], h: base[3]};
   svg.removeAttribute("width"); svg.removeAttribute("height");
   svg.setAttribute("preserveAspectRatio", "xMidYMid meet");
-  function apply() { svg.setAttribute("viewBox", [view.x, view.y, view.w, view.h].join(" ")); }
+  function apply() {
+    svg.setAttribute("viewBox", [view.x, view.y, view.w, view.h].join(" "));
+    if (minimap) minimap.draw();
+  }
+  var minimap = null;
   function fit() {  // the whole graph, but a small one no larger than 1.3 times its own size
     var r = svg.getBoundingClientRect();
     var s = Math.min(r.width / base[2], r.height / base[3]) || 1, k = Math.max(1, s / 1.3);
@@ -439,6 +443,40 @@
     var first = DATA.flows.length && DATA.flows[0].nodes.length && byDom(DATA.flows[0].nodes[0].dom);
     if (first) { centerOn(first); var b = boxOf(first); view.y = Math.max(base[1], b.y - 40); if (b.x - base[0] < view.w / 2) view.x = base[0]; apply(); }
   }
+  // An overview of a graph too large for the window: where the view is, and a click away.
+  function buildMinimap() {
+    var width = 220, height = Math.max(40, Math.min(220, width * base[3] / base[2]));
+    width = Math.min(width, height * base[2] / base[3]) || width;
+    var canvas = el("canvas", {id: "minimap", width: Math.round(width), height: Math.round(height),
+      title: "Overview: click or drag to move the view"});
+    graph.appendChild(canvas);
+    // stretched to at least 40 px each way: a 50:1 graph still gives a usable strip
+    var ctx = canvas.getContext("2d"), kx = canvas.width / base[2], ky = canvas.height / base[3];
+    ctx.fillStyle = "#ffffff"; ctx.fillRect(0, 0, width, height);
+    ctx.fillStyle = "#64748b";
+    Array.prototype.forEach.call(svg.querySelectorAll("g.node"), function (g) {
+      var b = boxOf(g);
+      ctx.fillRect((b.x - base[0]) * kx, (b.y - base[1]) * ky, Math.max(1, b.w * kx), Math.max(1, b.h * ky));
+    });
+    var image = ctx.getImageData(0, 0, canvas.width, canvas.height);
+    function moveTo(ev) {
+      var r = canvas.getBoundingClientRect();
+      view.x = base[0] + (ev.clientX - r.left) / kx - view.w / 2;
+      view.y = base[1] + (ev.clientY - r.top) / ky - view.h / 2;
+      apply();
+    }
+    var held = false;
+    canvas.addEventListener("mousedown", function (ev) { ev.stopPropagation(); held = true; moveTo(ev); });
+    canvas.addEventListener("mousemove", function (ev) { if (held) { ev.stopPropagation(); moveTo(ev); } });
+    window.addEventListener("mouseup", function () { held = false; });
+    return {draw: function () {
+      ctx.putImageData(image, 0, 0);
+      ctx.strokeStyle = "#2563eb"; ctx.lineWidth = 2;
+      ctx.strokeRect((view.x - base[0]) * kx, (view.y - base[1]) * ky, Math.max(3, view.w * kx), Math.max(3, view.h * ky));
+    }};
+  }
+  fit();
+  if (scaleNow() < 0.35 && nodeCount > 1) minimap = buildMinimap();
   start();
   window.addEventListener("resize", function () { if (!selected) start(); });
 })();
