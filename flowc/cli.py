@@ -567,7 +567,7 @@ def diff(
     new: Annotated[
         str | None,
         typer.Argument(
-            metavar="[NEW]", help="The other side (a file or REV:PATH).", show_default=False
+            metavar="NEW", help="The other side (a file or REV:PATH).", show_default=False
         ),
     ] = None,
     git_rev: Annotated[

@@ -78,6 +78,8 @@ class PlanDiff:
     flows: list[FlowDiff]
     old_label: str = "old"
     new_label: str = "new"
+    #: the old side's text, for the source line of a call site it alone has.
+    old_source: str = ""
 
     @property
     def changes_graph(self) -> bool:
@@ -310,7 +312,7 @@ def diff_plans(
         flow = _diff_flow(name, before, after, old_lines, new_lines)
         flow.old, flow.new = old_flows.get(name), new_flows.get(name)
         flows.append(flow)
-    return PlanDiff(flows, old_label, new_label)
+    return PlanDiff(flows, old_label, new_label, old_source)
 
 
 # --------------------------------------------------------------------------- text

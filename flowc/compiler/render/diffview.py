@@ -17,7 +17,7 @@ __all__ = ["REMOVED", "diff_html", "diff_mermaid", "merged"]
 REMOVED = "removed:"
 
 
-def _merged_flow(flow: FlowDiff, marks: PageMarks, prefix: str) -> FlowPlan:
+def _merged_flow(flow: FlowDiff, marks: PageMarks, prefix: str, old_lines: list[str]) -> FlowPlan:
     old_nodes = {n.id: n for n in flow.old.nodes} if flow.old else {}
     base = flow.new or (flow.old if flow.old else FlowPlan(name=flow.name, qualname="", file=""))
     nodes = list(flow.new.nodes) if flow.new else []
@@ -31,6 +31,9 @@ def _merged_flow(flow: FlowDiff, marks: PageMarks, prefix: str) -> FlowPlan:
         ghost_id = REMOVED + node_id
         nodes.append(old_nodes[node_id].model_copy(update={"id": ghost_id}))
         marks.nodes[prefix + ghost_id] = "removed"
+        line = old_nodes[node_id].line
+        if 0 < line <= len(old_lines):
+            marks.source_lines[prefix + ghost_id] = old_lines[line - 1].strip()
         marks.summary.append(f"- {prefix}{ghost_id} removed (was line {old_nodes[node_id].line})")
 
     def old_end(node_id: str) -> str:
@@ -60,7 +63,11 @@ def merged(diff: PlanDiff) -> tuple[list[FlowPlan], PageMarks]:
     """Each flow as new + removed, and the marks saying what changed."""
     marks = PageMarks(title=f"{diff.old_label} → {diff.new_label}")
     several = len(diff.flows) > 1
-    flows = [_merged_flow(flow, marks, f"{flow.name}/" if several else "") for flow in diff.flows]
+    old_lines = diff.old_source.splitlines()
+    flows = [
+        _merged_flow(flow, marks, f"{flow.name}/" if several else "", old_lines)
+        for flow in diff.flows
+    ]
     return flows, marks
 
 

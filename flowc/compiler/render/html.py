@@ -48,6 +48,8 @@ class PageMarks:
     #: lines for the page's "changes" panel.
     summary: list[str] = field(default_factory=list)
     title: str = ""
+    #: per drawn node id: its source line when it is not the drawn file's (a removed call).
+    source_lines: dict[str, str] = field(default_factory=dict)
 
 
 @cache
@@ -119,7 +121,11 @@ def _node_data(
     lines: list[str],
     runs: list[dict[str, Any]],
     overlay: RunOverlay | None,
+    marks: PageMarks | None = None,
 ) -> dict[str, Any]:
+    source = _line(lines, node.line)
+    if marks is not None and prefix + node.id in marks.source_lines:
+        source = marks.source_lines[prefix + node.id]
     data: dict[str, Any] = {
         "id": node.id,
         "dom": f"node:{prefix}{node.id}",
@@ -128,7 +134,7 @@ def _node_data(
         "flow": node.flow,
         "line": node.line,
         "col": node.col,
-        "source": _line(lines, node.line),
+        "source": source,
         "count": node.count,
         "dynamic": node.dynamic,
         "conditional": node.conditional,
@@ -166,7 +172,7 @@ def page_data(
                 "line": flow.line,
                 "prefix": prefix,
                 "nodes": [
-                    _node_data(node, prefix, file_lines, listed.get(node.id, []), overlay)
+                    _node_data(node, prefix, file_lines, listed.get(node.id, []), overlay, marks)
                     for node in shown.nodes
                 ],
                 "edges": [

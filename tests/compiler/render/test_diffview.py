@@ -89,6 +89,8 @@ def test_diff_page_highlights_and_lists_the_changes(tmp_path: Path, browser) -> 
     assert "- removed:audit@23 removed (was line 23)" in changes
     legend = page.locator("#legend").inner_text()
     assert "added" in legend and "removed" in legend and "changed" in legend
+    removed.click()
+    assert "23 | audit.submit(a)" in page.locator("#details").inner_text()  # the old line
     page.click("#changes a.node-link >> nth=0")
     assert "load@23" in page.locator("#details").inner_text()
     assert opened.errors == []
