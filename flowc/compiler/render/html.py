@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from flowc.compiler.render.dot import pipe, to_dot
 from flowc.compiler.render.legend import symbols_of
 from flowc.compiler.render.view import is_fanout, site_of, site_view
-from flowc.plan import FlowPlan, Node
+from flowc.plan import FlowPlan, GraphBreak, Node
 
 if TYPE_CHECKING:
     from flowc.compiler.render.runs import RunOverlay
@@ -83,6 +83,40 @@ def _source_lines(
 
 def _line(lines: list[str], number: int) -> str:
     return lines[number - 1].strip() if 0 < number <= len(lines) else ""
+
+
+def _block_end(lines: list[str], line: int) -> int:
+    """The last line of the block a statement at ``line`` opens (itself when it opens none)."""
+    if not 0 < line <= len(lines):
+        return line
+    indent = len(lines[line - 1]) - len(lines[line - 1].lstrip())
+    end = line
+    for number in range(line + 1, len(lines) + 1):
+        text = lines[number - 1]
+        if not text.strip():
+            continue
+        if len(text) - len(text.lstrip()) <= indent:
+            break
+        end = number
+    return end
+
+
+def _break_data(brk: GraphBreak, flow: FlowPlan, prefix: str, lines: list[str]) -> dict[str, Any]:
+    """A break, and the call sites in the block it stops at (a ``while`` loop's body)."""
+    end = _block_end(lines, brk.line)
+    inside = [
+        f"node:{prefix}{node.id}"
+        for node in flow.nodes
+        if brk.line <= node.line <= end and "::" not in node.id and node.flow == flow.name
+    ]
+    return {
+        "line": brk.line,
+        "col": brk.col,
+        "reason": brk.reason,
+        "source": _line(lines, brk.line),
+        "dom": f"break:{prefix}{brk.line}:{brk.col}",
+        "inside": inside,
+    }
 
 
 def _runs_listed(flow: FlowPlan, overlay: RunOverlay | None) -> dict[str, list[dict[str, Any]]]:
@@ -179,16 +213,7 @@ def page_data(
                     {"s": e.source, "t": e.target, "k": e.kind, "dom": f"edge:{prefix}{i}"}
                     for i, e in enumerate(shown.edges)
                 ],
-                "breaks": [
-                    {
-                        "line": b.line,
-                        "col": b.col,
-                        "reason": b.reason,
-                        "source": _line(file_lines, b.line),
-                        "dom": f"break:{prefix}{b.line}:{b.col}",
-                    }
-                    for b in shown.breaks
-                ],
+                "breaks": [_break_data(b, shown, prefix, file_lines) for b in shown.breaks],
             }
         )
     symbols = symbols_of(drawn, runs)

@@ -269,3 +269,13 @@ def test_several_flows_and_subflows_in_one_page(tmp_path: Path, browser) -> None
     assert "merge@25" in page.locator("#details").inner_text()
     assert "a subflow's own tasks" in page.locator("#legend").inner_text()
     assert opened.errors == []
+
+
+def test_a_break_links_the_call_sites_in_its_block() -> None:
+    fixture = Path(__file__).parent.parent / "fixtures" / "branches.py"
+    plan = compile_source(fixture.read_text(), str(fixture)).plan
+    data = page_data(plan.flows)
+    (flow,) = [f for f in data["flows"] if f["breaks"]]
+    (brk,) = flow["breaks"]
+    assert brk["source"] == "while k < 3:"
+    assert brk["inside"] == ["node:on-result/step@30"]  # the submit in the loop's body

@@ -365,6 +365,15 @@
         a.onclick = function (ev) { ev.preventDefault(); showBreak(b.dom); };
         li.appendChild(a); li.appendChild(document.createTextNode(" — " + b.reason));
         if (b.source) li.appendChild(el("pre", null, b.source));
+        if (b.inside.length) {
+          var p = el("div", {"class": "inside"}, "in its block: ");
+          b.inside.slice(0, 30).forEach(function (dom, i) {
+            if (i) p.appendChild(document.createTextNode(", "));
+            p.appendChild(nodeLink(dom, nodes[dom] ? nodes[dom].id : dom));
+          });
+          if (b.inside.length > 30) p.appendChild(document.createTextNode(" … " + (b.inside.length - 30) + " more"));
+          li.appendChild(p);
+        }
         list.appendChild(li);
       });
     });
