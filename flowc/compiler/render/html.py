@@ -157,7 +157,9 @@ def _node_data(
     overlay: RunOverlay | None,
     marks: PageMarks | None = None,
 ) -> dict[str, Any]:
-    source = _line(lines, node.line)
+    # a call site in another module of the project (``helpers::load@5``): its line is there
+    module = node.id.rpartition("::")[0].rpartition("/")[2] or None
+    source = "" if module else _line(lines, node.line)
     if marks is not None and prefix + node.id in marks.source_lines:
         source = marks.source_lines[prefix + node.id]
     data: dict[str, Any] = {
@@ -169,6 +171,7 @@ def _node_data(
         "line": node.line,
         "col": node.col,
         "source": source,
+        "module": module,
         "count": node.count,
         "dynamic": node.dynamic,
         "conditional": node.conditional,

@@ -279,3 +279,12 @@ def test_a_break_links_the_call_sites_in_its_block() -> None:
     (brk,) = flow["breaks"]
     assert brk["source"] == "while k < 3:"
     assert brk["inside"] == ["node:on-result/step@30"]  # the submit in the loop's body
+
+
+def test_a_call_site_in_another_module_is_not_given_this_files_line() -> None:
+    fixture = Path(__file__).parent.parent / "fixtures" / "basics.py"
+    plan = compile_source(fixture.read_text(), str(fixture)).plan
+    nodes = {n["id"]: n for n in page_data(plan.flows)["flows"][0]["nodes"]}
+    helper = nodes["helpers_mod::shout@10"]
+    assert helper["module"] == "helpers_mod" and helper["source"] == ""
+    assert nodes["shout@39"]["source"] == "echo = shout.submit(loud[0])"

@@ -193,7 +193,8 @@
     kv(t, "node", n.id);
     kv(t, "kind", kindText(n));
     kv(t, "flow", n.flow);
-    kv(t, "call site", n.flowPlan.file + ":" + n.line + ":" + n.col);
+    kv(t, "call site", n.module ? "module " + n.module + ", line " + n.line + ":" + n.col
+      : n.flowPlan.file + ":" + n.line + ":" + n.col);
     kv(t, "runs", countText(n));
     if (n.dynamic) kv(t, "dynamic", n.dynamic);
     if (n.conditional) kv(t, "conditional", "runs only if a branch on a task result allows");
