@@ -101,7 +101,12 @@ def browser(chromium: Any) -> Iterator[Browser]:
         opened.close()
 
 
+#: Screenshots are kept here as test artefacts: ``out/`` is git-ignored, and unlike pytest's
+#: temporary folders it is not cleaned by the next test sessions.
+SCREENSHOTS = Path(__file__).resolve().parents[3] / "out" / "screenshots"
+
+
 @pytest.fixture(scope="session")
-def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where screenshots are kept as test artefacts (the session's pytest temporary folder)."""
-    return tmp_path_factory.mktemp("screenshots", numbered=False)
+def screenshots() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
