@@ -29,11 +29,18 @@ from flowc.plan import FlowPlan, GraphBreak, Node
 if TYPE_CHECKING:
     from flowc.compiler.render.runs import RunOverlay
 
-__all__ = ["LARGE", "PageMarks", "page_data", "to_html"]
+__all__ = ["LARGE", "PageMarks", "fast_layout", "page_data", "to_html"]
 
 #: Past this many drawn nodes, Graphviz is asked to spend less effort on crossings.
 LARGE = 400
 _FAST_LAYOUT = {"nslimit": "3", "nslimit1": "3", "mclimit": "0.3", "searchsize": "10"}
+
+
+def fast_layout() -> dict[str, str]:
+    """Graphviz settings that bound crossing-minimisation effort on a large graph."""
+    return dict(_FAST_LAYOUT)
+
+
 #: Runs listed per fan-out in the page (the count is always exact; the list is capped).
 MAX_LISTED_RUNS = 10_000
 
@@ -269,7 +276,7 @@ def _svg(flows: Sequence[FlowPlan], runs: RunOverlay | None) -> str:
         legend=False,
         runs=runs,
         svg_ids=True,
-        graph_attrs=_FAST_LAYOUT if size > LARGE else None,
+        graph_attrs=fast_layout() if size > LARGE else None,
     )
     svg = pipe(source, "svg").decode("utf-8")
     return _PROLOG.sub("", svg, count=1)
