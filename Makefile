@@ -5,9 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint typecheck pytest bench clean
+.PHONY: setup graphviz-binary chromium-binary demo test lint typecheck pytest bench clean
 
-setup: $(STAMP) graphviz-binary
+setup: $(STAMP) graphviz-binary chromium-binary
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,15 @@ graphviz-binary:
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null) \
 	      || echo "warning: could not install graphviz; SVG/PNG output will be unavailable"; \
 	  else echo "note: 'dot' not found; install Graphviz for SVG/PNG output"; fi; }
+
+# The HTML view's tests open the page in a real headless browser: Debian's chromium, driven by
+# the playwright package (never `playwright install`: it downloads browsers of its own).
+chromium-binary:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "warning: could not install chromium; the HTML view's browser tests will be skipped"; \
+	  else echo "note: 'chromium' not found; the HTML view's browser tests will be skipped"; fi; }
 
 demo: setup
 	$(BIN)/python examples/demo.py

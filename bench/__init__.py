@@ -14,7 +14,17 @@ __all__ = ["all_benchmarks"]
 
 def all_benchmarks() -> list[Benchmark]:
     """Every benchmark, in the order the suite runs them."""
-    from bench import compiler, distributed, imports, lint, memory, plan, processes, threads
+    from bench import (
+        compiler,
+        distributed,
+        html,
+        imports,
+        lint,
+        memory,
+        plan,
+        processes,
+        threads,
+    )
 
     return [
         *threads.BENCHMARKS,
@@ -23,6 +33,7 @@ def all_benchmarks() -> list[Benchmark]:
         *memory.BENCHMARKS,
         *imports.BENCHMARKS,
         *compiler.BENCHMARKS,
+        *html.BENCHMARKS,
         *lint.BENCHMARKS,
         *plan.BENCHMARKS,
     ]

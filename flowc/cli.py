@@ -119,6 +119,16 @@ def run(
             show_default=False,
         ),
     ] = None,
+    html: Annotated[
+        Path | None,
+        typer.Option(
+            "--html",
+            metavar="PAGE.html",
+            help="Write the run as one self-contained HTML page: the graph coloured by final "
+            "state, a timeline, durations per task, the result or error.",
+            show_default=False,
+        ),
+    ] = None,
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit 1 when any task run failed or crashed.")
     ] = False,
@@ -175,6 +185,8 @@ def run(
     say = None if quiet else (lambda line: err.print(Text(line, style="yellow"), soft_wrap=True))
     try:
         request = loader.prepare_run(target, param or [], runner, workers, report, address)
+        if html is not None:
+            loader.check_report_path(html, "--html")
         request = _with_plan(request, plan, param or [], checkpoint, resume, err, quiet)
         outcome = loader.run_file(request, _observer(request, out, err, quiet), say)
     except loader.FlowcUsageError as exc:
@@ -184,6 +196,8 @@ def run(
         _fail(err, str(exc), 1)
     except loader.RunInterrupted as exc:
         _interrupted(err, exc.flow_run, report)
+    if html is not None:
+        _write_html(err, outcome.flow_run, html, target, param or [])
     _finish(out, err, outcome, report, strict, quiet)
 
 
@@ -357,6 +371,22 @@ def _write_report(err: Console, flow_run: FlowRun, report: Path) -> None:
         _fail(err, f"--report {report}: cannot write the report: {exc.strerror or exc}", EXIT_USAGE)
 
 
+def _write_html(
+    err: Console, flow_run: FlowRun, page: Path, target: str, params: list[str]
+) -> None:
+    from flowc.compiler.render import DotNotFound
+    from flowc.compiler.render.command import CommandError
+    from flowc.compiler.render.runpage import write_run_page
+    from flowc.runtime.report import build_report
+
+    try:
+        write_run_page(build_report(flow_run), target, page, params)
+    except CommandError as exc:
+        _fail_lines(err, [f"--html {page}: {line}" for line in exc.lines])
+    except DotNotFound as exc:
+        _fail(err, f"--html {page}: {exc}", EXIT_USAGE)
+
+
 def _interrupted(err: Console, flow_run: FlowRun | None, report: Path | None) -> NoReturn:
     if flow_run is not None and report is not None:
         _write_report(err, flow_run, report)
@@ -411,7 +441,7 @@ def graph(
             "--output",
             "-o",
             metavar="PATH",
-            help="Write here (.svg .png .dot .mmd .json); without it, text goes to stdout.",
+            help="Write here (.svg .png .dot .mmd .json .html); without it, text goes to stdout.",
             show_default=False,
         ),
     ] = None,
@@ -420,7 +450,7 @@ def graph(
         typer.Option(
             "--format",
             "-f",
-            metavar="svg|png|dot|mermaid|json",
+            metavar="svg|png|dot|mermaid|json|html",
             help="The format; default: from the -o suffix, else dot.",
             show_default=False,
         ),
@@ -639,6 +669,75 @@ def _fail_lines(err: Console, lines: list[str]) -> NoReturn:
     for line in lines[:-1]:
         err.print(Text(line, style="red"), soft_wrap=True)
     _fail(err, lines[-1] if lines else "error", EXIT_USAGE)
+
+
+@app.command("diff")
+def diff(
+    old: Annotated[
+        str,
+        typer.Argument(
+            metavar="OLD",
+            help="A flow file, or REV:PATH from git (HEAD~1:flows/etl.py).",
+            show_default=False,
+        ),
+    ],
+    new: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="NEW", help="The other side (a file or REV:PATH).", show_default=False
+        ),
+    ] = None,
+    git_rev: Annotated[
+        str | None,
+        typer.Option(
+            "--git",
+            metavar="REV",
+            help="Compare FILE at REV with FILE as it is now.",
+            show_default=False,
+        ),
+    ] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="text|json|mermaid|html",
+            help="The format; default: from the -o suffix, else text.",
+            show_default=False,
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="PATH",
+            help="Write here instead of stdout.",
+            show_default=False,
+        ),
+    ] = None,
+    exit_zero: Annotated[
+        bool, typer.Option("--exit-zero", help="Exit 0 even when the graph changed.")
+    ] = False,
+    param: _ParamsOpt = None,
+) -> None:
+    """Show what a change does to a flow's graph: call sites, edges, counts, options, breaks.
+
+    Exit 1 when the graph changed (unless --exit-zero), 0 when not, 2 on bad input.
+    """
+    from flowc.compiler.diffcommand import diff_format, render_diff, run_diff
+    from flowc.compiler.render import DotNotFound, command
+
+    err = Console(stderr=True)
+    try:
+        chosen = diff_format(output, fmt)
+        result, _, after = run_diff(old, new, git_rev, param or [])
+        _emit(render_diff(result, after, chosen), output)
+    except command.CommandError as exc:
+        _fail_lines(err, exc.lines)
+    except DotNotFound as exc:
+        _fail(err, str(exc), EXIT_USAGE)
+    raise typer.Exit(1 if result.changes_graph and not exit_zero else 0)
 
 
 # --------------------------------------------------------------------- lint, rules, rule

@@ -189,13 +189,13 @@ def parse_workers(text: str | None) -> int | None:
     return workers
 
 
-def check_report_path(path: Path) -> None:
-    """A report is written only where it can be: fail before running, not after."""
+def check_report_path(path: Path, option: str = "--report") -> None:
+    """A report (or ``--html`` page) is written only where it can be: fail before running."""
     directory = path.parent
     if not directory.is_dir():
-        raise FlowcUsageError(f"--report {path}: directory {str(directory)!r} does not exist")
+        raise FlowcUsageError(f"{option} {path}: directory {str(directory)!r} does not exist")
     if path.is_dir():
-        raise FlowcUsageError(f"--report {path}: is a directory; give a file path")
+        raise FlowcUsageError(f"{option} {path}: is a directory; give a file path")
 
 
 def prepare_run(

@@ -149,7 +149,10 @@ def test_json_of_a_named_flow_is_wrapped_in_a_plan(fake: list[dict[str, Any]]) -
         (["missing.py"], "missing.py:1:0: file not found"),
         (["one.py", "-p", "n"], "--param 'n': expected NAME=VALUE, e.g. --param n=3"),
         (["one.py", "-p", "n=1", "-p", "n=2"], "--param n given twice"),
-        (["one.py", "-f", "jpeg"], "--format 'jpeg': expected one of svg, png, dot, mermaid, json"),
+        (
+            ["one.py", "-f", "jpeg"],
+            "--format 'jpeg': expected one of svg, png, dot, mermaid, json, html",
+        ),
         (["one.py", "-f", "png"], "PNG is binary: write it with -o out.png"),
         (["one.py:"], "one.py:: empty flow name after ':' (use FILE or FILE:FLOW)"),
     ],

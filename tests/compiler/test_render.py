@@ -94,7 +94,10 @@ def test_dot_nodes_show_task_line_and_kind_shape() -> None:
     assert 'label="announce  ·  line 10"' in nodes["announce@10"]
     assert 'shape="box"' in nodes["announce@10"]
     assert 'shape="box3d"' in nodes["square@12"]
-    assert 'label="square ×?  ·  line 12"' in nodes["square@12"]
+    assert (
+        'label="square ×?  ·  line 12\\ndynamic: maps over the result of source@11"'
+        in (nodes["square@12"])
+    )
     assert 'label="fan ×10  ·  line 15"' in nodes["fan@15"]
     assert 'shape="doubleoctagon"' in nodes["flow:inner@14"]
 

@@ -261,15 +261,15 @@ def test_dot_folded_site_shows_counts_and_the_worst_colour() -> None:
     assert fetch["fillcolor"] == STYLES["failed"].fill
 
 
-def test_dot_legend_lists_state_colours_only_with_a_run() -> None:
-    plan = flow_plan([site("a", 3)])
+def test_dot_legend_lists_the_state_colours_drawn_only_with_a_run() -> None:
+    plan = flow_plan([site("a", 3), site("b", 4)])
     plain = render(plan, "dot")
-    coloured = render(plan, "dot", runs=overlay(plan))
+    coloured = render(plan, "dot", runs=overlay(plan, record("a", "failed", "a@3#0")))
     assert isinstance(plain, str) and isinstance(coloured, str)
     assert "legend:state" not in plain
     legend = {k: v for k, v in dot_nodes(coloured).items() if k.startswith("legend:state:")}
     assert {k.rsplit(":", 1)[1]: v["fillcolor"] for k, v in legend.items()} == {
-        state: style.fill for state, style in STYLES.items()
+        state: STYLES[state].fill for state in ("failed", "notrun")
     }
     # kinds are told by shape alone when fills mean states
     assert 'fillcolor="#eef4ff"' not in coloured and 'fillcolor="#eef4ff"' in plain
@@ -289,7 +289,9 @@ def test_mermaid_gives_each_node_a_state_class() -> None:
     assert classes["n_skipped_5"] == {"run_notrun"}
     for state, style in STYLES.items():
         assert f"classDef run_{state} fill:{style.fill},stroke:{style.stroke}" in source
-        assert f"class run_legend_{state} run_{state}" in source
+    # the legend shows the states drawn, no others
+    legend = {line.split()[1] for line in source.splitlines() if "class run_legend_" in line}
+    assert legend == {"run_legend_completed", "run_legend_failed", "run_legend_notrun"}
 
 
 def test_mermaid_without_a_run_is_unchanged() -> None:

@@ -1,7 +1,7 @@
-"""Renderers: a Plan (or one flow of it) as DOT, SVG, PNG, Mermaid or JSON.
+"""Renderers: a Plan (or one flow of it) as DOT, SVG, PNG, Mermaid, JSON or an HTML page.
 
 :func:`render` is the one entry point; the ``flowc graph`` command and notebooks (through
-:class:`PlanView`) call it. Only SVG and PNG need Graphviz's ``dot`` program; without it they
+:class:`PlanView`) call it. Only SVG, PNG and HTML need Graphviz's ``dot`` program; without it they
 raise :class:`DotNotFound` and every other format still works. Nothing here runs user code.
 """
 
@@ -31,7 +31,7 @@ __all__ = [
     "render",
 ]
 
-Format = Literal["svg", "png", "dot", "mermaid", "json"]
+Format = Literal["svg", "png", "dot", "mermaid", "json", "html"]
 FORMATS: tuple[str, ...] = get_args(Format)
 BINARY_FORMATS = frozenset({"png"})
 SUFFIXES = {
@@ -42,6 +42,8 @@ SUFFIXES = {
     ".mmd": "mermaid",
     ".mermaid": "mermaid",
     ".json": "json",
+    ".html": "html",
+    ".htm": "html",
 }
 
 
@@ -82,7 +84,7 @@ def render(
     rankdir: str | None = None,
     runs: RunOverlay | None = None,
 ) -> str | bytes:
-    """``target`` drawn as ``fmt``: text for dot, mermaid, json and svg; bytes for png.
+    """``target`` drawn as ``fmt``: text for dot, mermaid, json, svg and html; bytes for png.
 
     Several flows are drawn side by side, each in its own cluster (DOT) or subgraph (Mermaid).
     An expanded call site of more than ``max_runs`` runs is drawn as one node with its count.
@@ -98,6 +100,10 @@ def render(
         raise ValueError("the plan has no flow to draw")
     if fmt == "mermaid":
         return to_mermaid(flows, max_runs=max_runs, runs=runs)
+    if fmt == "html":
+        from flowc.compiler.render.html import to_html
+
+        return to_html(runs.plan.flows if runs is not None else flows, runs=runs)
     source = to_dot(flows, max_runs=max_runs, legend=legend, rankdir=rankdir, runs=runs)
     if fmt == "dot":
         return source

@@ -16,11 +16,21 @@ its kind, and the legend lists the state colours.
 
 from __future__ import annotations
 
+import math
 import shutil
+import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from flowc.compiler.render.view import collapse_all, node_label, subflow_parents, subflow_title
+from flowc.compiler.render.legend import Symbols, symbols_of
+from flowc.compiler.render.view import (
+    collapse_all,
+    dynamic_note,
+    is_fanout,
+    node_label,
+    subflow_parents,
+    subflow_title,
+)
 from flowc.exceptions import FlowcError
 from flowc.plan import FlowPlan, Node
 
@@ -30,7 +40,7 @@ if TYPE_CHECKING:
 __all__ = ["DOT_MISSING", "DotNotFound", "pipe", "quote", "to_dot"]
 
 DOT_MISSING = (
-    "SVG and PNG need Graphviz's 'dot' program: install it (e.g. 'apt-get install graphviz' "
+    "SVG, PNG and HTML need Graphviz's 'dot' program: install it (e.g. 'apt-get install graphviz' "
     "or 'brew install graphviz'), or use -o out.dot / out.mmd / out.json"
 )
 
@@ -58,7 +68,18 @@ def _attrs(**attrs: str | None) -> str:
     return " ".join(f"{key}={quote(value)}" for key, value in attrs.items() if value is not None)
 
 
-def _node_stmt(name: str, node: Node, runs: RunOverlay | None = None) -> str:
+#: Expanded runs of one call site are laid out in rows of about the square root of their
+#: number (10 runs: rows of 4), never fewer than this many.
+WRAP = 3
+
+
+def _shape(node: Node) -> str:
+    return SHAPES["map"] if is_fanout(node) else SHAPES[node.kind]
+
+
+def _node_stmt(
+    name: str, node: Node, runs: RunOverlay | None = None, svg_id: str | None = None
+) -> str:
     styles = ["rounded"] if node.kind == "call" else []
     if node.dynamic:
         styles.append("dashed")
@@ -70,7 +91,11 @@ def _node_stmt(name: str, node: Node, runs: RunOverlay | None = None) -> str:
     if node.conditional:
         tooltip += "\nconditional: runs only if a branch allows"
     fill = {"submit": "#eef4ff", "map": "#e8f5e9", "call": "#f5f5f5"}.get(node.kind)
+    if is_fanout(node):
+        fill = "#e8f5e9"
     label, color = node_label(node), CONDITIONAL if node.conditional else None
+    if node.dynamic and node.site is None:  # the reason on the picture, not only in a tooltip
+        label += "\n" + dynamic_note(node)
     if runs is not None:  # the run's state replaces the kind's fill; the shape still tells kind
         look = runs.look(node)
         styles = [s for s in styles if s != "filled"] + ["filled"]
@@ -79,8 +104,9 @@ def _node_stmt(name: str, node: Node, runs: RunOverlay | None = None) -> str:
         fill, color, tooltip = look.fill, look.stroke, f"{tooltip}\n{look.tooltip}"
         label += f"\n{look.counts}" if look.counts else ""
     attrs = _attrs(
+        id=svg_id,
         label=label,
-        shape=SHAPES[node.kind],
+        shape=_shape(node),
         style=",".join(styles) or None,
         fillcolor=fill,
         color=color,
@@ -111,8 +137,34 @@ def _cluster_id(prefix: str, name: str) -> str:
     return f"cluster_{prefix}{name}"
 
 
-def _write_flow(out: _Writer, flow: FlowPlan, prefix: str, runs: RunOverlay | None = None) -> None:
-    """Nodes, subflow clusters, breaks and edges of one flow; DOT names are ``prefix + id``."""
+def _wrap_runs(out: _Writer, flow: FlowPlan, prefix: str) -> None:
+    """Invisible edges that fold a long row of one site's expanded runs into a block.
+
+    Runs of a site only ever depend on earlier ones, so run i -> run i+width keeps the graph
+    acyclic; without it ``--expand`` draws every run side by side in one very wide row.
+    """
+    by_site: dict[str, list[str]] = {}
+    for node in flow.nodes:
+        if node.site is not None:
+            by_site.setdefault(node.site, []).append(node.id)
+    for members in by_site.values():
+        width = max(WRAP, math.ceil(math.sqrt(len(members))))
+        for first, second in zip(members, members[width:], strict=False):
+            out.add(f"{quote(prefix + first)} -> {quote(prefix + second)} [style=invis]")
+
+
+def _write_flow(
+    out: _Writer,
+    flow: FlowPlan,
+    prefix: str,
+    runs: RunOverlay | None = None,
+    svg_ids: bool = False,
+) -> None:
+    """Nodes, subflow clusters, breaks and edges of one flow; DOT names are ``prefix + id``.
+
+    ``svg_ids`` names each SVG element after its node (``node:<name>``), break (``break:``)
+    and edge (``edge:<prefix><index>``) so a page's script can find them.
+    """
     parents = subflow_parents(flow)
     children: dict[str, list[str]] = {}
     for child, parent in sorted(parents.items()):
@@ -123,7 +175,8 @@ def _write_flow(out: _Writer, flow: FlowPlan, prefix: str, runs: RunOverlay | No
 
     def write_members(name: str) -> None:
         for node in by_flow.get(name, []):
-            out.add(_node_stmt(prefix + node.id, node, runs))
+            svg_id = f"node:{prefix}{node.id}" if svg_ids else None
+            out.add(_node_stmt(prefix + node.id, node, runs, svg_id))
         for child in children.get(name, []):
             out.open(f"subgraph {quote(_cluster_id(prefix, child))}")
             attrs = _attrs(label=f"subflow {child}", style="rounded,dashed", color="#7c3aed")
@@ -145,8 +198,9 @@ def _write_flow(out: _Writer, flow: FlowPlan, prefix: str, runs: RunOverlay | No
             first = prefix + by_flow[child][0].id
             out.add(f"{quote(prefix + node.id)} -> {quote(first)} [{attrs}]")
     for brk in flow.breaks:
-        label = f"graph break · line {brk.line}: {brk.reason}"
+        label = "\n".join(textwrap.wrap(f"graph break · line {brk.line}: {brk.reason}", 44))
         attrs = _attrs(
+            id=f"break:{prefix}{brk.line}:{brk.col}" if svg_ids else None,
             label=label,
             shape="octagon",
             style="filled",
@@ -157,21 +211,25 @@ def _write_flow(out: _Writer, flow: FlowPlan, prefix: str, runs: RunOverlay | No
         )
         out.add(f"{quote(f'{prefix}break@{brk.line}:{brk.col}')} [{attrs}]")
     conditional = {node.id for node in flow.nodes if node.conditional}
-    for edge in flow.edges:
+    for i, edge in enumerate(flow.edges):
         attrs = _attrs(
+            id=f"edge:{prefix}{i}" if svg_ids else None,
             style=EDGE_STYLES[edge.kind],
             color=CONDITIONAL if edge.target in conditional else EDGE_COLORS[edge.kind],
             tooltip=f"{edge.source} -> {edge.target} ({edge.kind})",
         )
         out.add(f"{quote(prefix + edge.source)} -> {quote(prefix + edge.target)} [{attrs}]")
+    _wrap_runs(out, flow, prefix)
 
 
-def _state_legend(out: _Writer) -> None:
-    """One sample per run state class, chained in a column so the legend stays compact."""
+def _state_legend(out: _Writer, states: Sequence[str]) -> None:
+    """One sample per run state class drawn, chained in a column so the legend stays compact."""
     from flowc.compiler.render.runs import STYLES
 
     names = []
     for state, style in STYLES.items():
+        if state not in states:
+            continue
         name = quote(f"legend:state:{state}")
         dashed = ",dashed" if state == "notrun" else ""
         attrs = _attrs(
@@ -187,7 +245,8 @@ def _state_legend(out: _Writer) -> None:
         out.add(f"{first} -> {second} [style=invis]")
 
 
-def _legend(out: _Writer, runs: bool = False) -> None:
+def _legend(out: _Writer, symbols: Symbols, runs: bool = False) -> None:
+    """The symbols the drawing uses, and no other: a small flow gets a small legend."""
     out.open("subgraph cluster_legend")
     out.add(f"graph [{_attrs(label='legend', style='rounded', color='#bbbbbb', fontsize='10')}]")
     out.add('node [fontsize="8" height="0.25" margin="0.05,0.02"]')
@@ -202,7 +261,7 @@ def _legend(out: _Writer, runs: bool = False) -> None:
     samples = [
         *kinds,
         ("subflow", "shape=doubleoctagon", "subflow call"),
-        ("dynamic", "shape=box style=dashed", "dynamic (×? / reason in tooltip)"),
+        ("dynamic", "shape=box style=dashed", "dynamic (×?, reason under the name)"),
         ("conditional", f"shape=box color={quote(CONDITIONAL)}", "conditional (if)"),
         (
             "break",
@@ -210,17 +269,19 @@ def _legend(out: _Writer, runs: bool = False) -> None:
             "graph break",
         ),
     ]
+    samples = [sample for sample in samples if sample[0] in symbols.shapes]
     for key, attrs, label in samples:
         out.add(f"{quote('legend:' + key)} [{attrs} label={quote(label)}]")
     for (first, *_), (second, *_) in zip(samples[::2], samples[1::2], strict=False):  # two columns
         out.add(f"{quote('legend:' + first)} -> {quote('legend:' + second)} [style=invis]")
-    for kind, text in (("future", "future"), ("wait_for", "wait_for"), ("value", "value")):
+    for kind in symbols.edges:
+        text = kind
         a, b = quote(f"legend:{kind}:a"), quote(f"legend:{kind}:b")
         out.add(f'{a} [shape=point width="0.05"] {b} [shape=point width="0.05"]')
         style = _attrs(style=EDGE_STYLES[kind], color=EDGE_COLORS[kind], label=text)
         out.add(f"{a} -> {b} [{style}]")
     if runs:
-        _state_legend(out)
+        _state_legend(out, symbols.states)
     out.close()
 
 
@@ -249,10 +310,14 @@ def to_dot(
     rankdir: str | None = None,
     title: str | None = None,
     runs: RunOverlay | None = None,
+    svg_ids: bool = False,
+    graph_attrs: dict[str, str] | None = None,
 ) -> str:
     """DOT source of ``flows``: one flow drawn bare, several each in its own cluster.
 
     ``runs`` colours the nodes of the flow it was built for by their runs' final states.
+    ``svg_ids`` gives SVG elements ids a script can find (:func:`_write_flow`);
+    ``graph_attrs`` are added to the graph's attributes (the HTML view bounds layout effort).
     """
     drawn, folded_notes = collapse_all(flows, max_runs)
     if title is None:
@@ -268,18 +333,20 @@ def to_dot(
         f"graph [{_attrs(rankdir=rankdir or _rankdir(drawn), label=label, labelloc='t')} "
         'fontname="Helvetica" compound=true newrank=true]'
     )
+    if graph_attrs:
+        out.add(f"graph [{_attrs(**graph_attrs)}]")
     out.add('node [fontname="Helvetica" fontsize="11"]')
     out.add('edge [fontname="Helvetica" fontsize="9"]')
     if len(drawn) == 1:
-        _write_flow(out, drawn[0], "", runs_for(drawn[0]))
+        _write_flow(out, drawn[0], "", runs_for(drawn[0]), svg_ids)
     else:
         for flow in drawn:
             out.open(f"subgraph {quote(_cluster_id('flow:', flow.name))}")
             out.add(f"graph [{_attrs(label=f'flow {flow.name}', style='rounded')}]")
-            _write_flow(out, flow, f"{flow.name}/", runs_for(flow))
+            _write_flow(out, flow, f"{flow.name}/", runs_for(flow), svg_ids)
             out.close()
     if legend:
-        _legend(out, runs is not None)
+        _legend(out, symbols_of(drawn, runs), runs is not None)
     return "digraph flowc {\n" + "\n".join(out.lines) + "\n}\n"
 
 

@@ -17,10 +17,19 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from flowc.compiler.render.view import collapse_all, collapse_runs, node_label, subflow_parents
+from flowc.compiler.render.legend import symbols_of
+from flowc.compiler.render.view import (
+    collapse_all,
+    collapse_runs,
+    dynamic_note,
+    is_fanout,
+    node_label,
+    subflow_parents,
+)
 from flowc.plan import FlowPlan, Node
 
 if TYPE_CHECKING:
+    from flowc.compiler.render.html import PageMarks
     from flowc.compiler.render.runs import RunOverlay
 
 __all__ = ["MAX_EDGES", "MAX_NODES", "escape_label", "to_mermaid"]
@@ -41,6 +50,16 @@ CLASSES = [
     "classDef graphbreak fill:#fee2e2,stroke:#dc2626,color:#dc2626",
     "classDef note fill:#fff7d6,stroke:#d4a017",
 ]
+#: A diff's marks (``flowc diff --format mermaid``): after the others, so they win.
+DIFF_CLASSES = [
+    "classDef added fill:#dcfce7,stroke:#16a34a,stroke-width:3px",
+    "classDef removed fill:#fee2e2,stroke:#dc2626,stroke-width:3px,stroke-dasharray: 6 3",
+    "classDef changed fill:#fef3c7,stroke:#d97706,stroke-width:3px",
+]
+DIFF_LINKS = {
+    "added": "stroke:#16a34a,stroke-width:3px",
+    "removed": "stroke:#dc2626,stroke-width:3px,stroke-dasharray: 6 3",
+}
 
 
 def escape_label(text: str) -> str:
@@ -104,8 +123,10 @@ def _fit(flows: list[FlowPlan]) -> tuple[list[FlowPlan], list[str]]:
 
 
 def _node_line(mid: str, node: Node, counts: str | None = None) -> str:
-    left, right = SHAPES[node.kind]
+    left, right = SHAPES["map" if is_fanout(node) else node.kind]
     label = node_label(node, " · ") + (f" · {counts}" if counts else "")
+    if node.dynamic and node.site is None:
+        label += f" · {dynamic_note(node)}"
     return f"{mid}{left}{escape_label(label)}{right}"
 
 
@@ -121,16 +142,17 @@ def _run_classes() -> list[str]:
     ]
 
 
-def _run_legend(lines: list[str]) -> None:
-    """The state colours, as sample nodes: Mermaid has no legend of its own."""
+def _run_legend(lines: list[str], states: Sequence[str]) -> None:
+    """The colours of the states drawn, as sample nodes: Mermaid has no legend of its own."""
     from flowc.compiler.render.runs import STYLES
 
     lines.append('  subgraph run_legend ["run states"]')
     lines += [
-        f'    run_legend_{state}["{escape_label(style.legend)}"]' for state, style in STYLES.items()
+        f'    run_legend_{state}["{escape_label(STYLES[state].legend)}"]'  # type: ignore[index]
+        for state in states
     ]
     lines.append("  end")
-    lines += [f"  class run_legend_{state} run_{state}" for state in STYLES]
+    lines += [f"  class run_legend_{state} run_{state}" for state in states]
 
 
 def _write_flow(
@@ -140,7 +162,9 @@ def _write_flow(
     scope: str,
     indent: str,
     runs: RunOverlay | None = None,
+    links: list[tuple[str, str, str]] | None = None,
 ) -> None:
+    """One flow's lines; ``links`` collects each edge drawn, in order, for ``linkStyle``."""
     parents = subflow_parents(flow)
     children: dict[str, list[str]] = {}
     for child, parent in sorted(parents.items()):
@@ -178,6 +202,8 @@ def _write_flow(
     for edge in flow.edges:
         source, target = ids(scope + edge.source), ids(scope + edge.target)
         lines.append(f"{indent}{source} {ARROWS[edge.kind]} {target}")
+        if links is not None:
+            links.append((scope + edge.source, scope + edge.target, edge.kind))
     for cls, members_ in (("dynamic", dynamic), ("conditional", conditional)):
         if members_:
             lines.append(f"{indent}class {','.join(members_)} {cls}")
@@ -187,12 +213,31 @@ def _write_flow(
         lines.append(f"{indent}class {','.join(mids)} run_{state}")
 
 
+def _diff_lines(marks: PageMarks, ids: _Ids, links: list[tuple[str, str, str]]) -> list[str]:
+    lines = list(DIFF_CLASSES)
+    for how in ("added", "removed", "changed"):
+        members = [ids(node_id) for node_id, mark in marks.nodes.items() if mark == how]
+        if members:
+            lines.append(f"class {','.join(members)} {how}")
+    for i, (source, target, kind) in enumerate(links):
+        plain = (source.rpartition("/")[2], target.rpartition("/")[2], kind)
+        how = marks.edges.get((source, target, kind)) or marks.edges.get(plain) or ""
+        if how in DIFF_LINKS:
+            lines.append(f"linkStyle {i} {DIFF_LINKS[how]}")
+    return lines
+
+
 def to_mermaid(
-    flows: Sequence[FlowPlan], *, max_runs: int | None = 20, runs: RunOverlay | None = None
+    flows: Sequence[FlowPlan],
+    *,
+    max_runs: int | None = 20,
+    runs: RunOverlay | None = None,
+    marks: PageMarks | None = None,
 ) -> str:
     """Mermaid source of ``flows``: one flow bare, several each in a ``subgraph``.
 
-    ``runs`` colours the nodes of the flow it was built for by their runs' final states.
+    ``runs`` colours the nodes of the flow it was built for by their runs' final states;
+    ``marks`` (a diff) styles the nodes and edges it names as added, removed or changed.
     """
     drawn, notes = collapse_all(flows, max_runs)
     drawn, cut_notes = _fit(drawn)
@@ -204,20 +249,23 @@ def to_mermaid(
     lines = ["flowchart LR"]
     lines += [f"  %% {note}" for note in notes]
     ids = _Ids()
+    links: list[tuple[str, str, str]] = []
     if len(drawn) == 1:
-        _write_flow(lines, drawn[0], ids, "", "  ", runs_for(drawn[0]))
+        _write_flow(lines, drawn[0], ids, "", "  ", runs_for(drawn[0]), links)
     else:
         for flow in drawn:
             fid = ids("flow:" + flow.name, "flow_")
             lines.append(f'  subgraph {fid} ["{escape_label("flow " + flow.name)}"]')
-            _write_flow(lines, flow, ids, flow.name + "/", "    ", runs_for(flow))
+            _write_flow(lines, flow, ids, flow.name + "/", "    ", runs_for(flow), links)
             lines.append("  end")
     if notes:
         lines.append(f'  flowc_note["{escape_label("; ".join(notes))}"]')
         lines.append("  class flowc_note note")
     if runs is not None:
-        _run_legend(lines)
+        _run_legend(lines, symbols_of(drawn, runs).states)
     lines += ["  " + line for line in CLASSES]
     if runs is not None:
         lines += ["  " + line for line in _run_classes()]
+    if marks is not None:
+        lines += ["  " + line for line in _diff_lines(marks, ids, links)]
     return "\n".join(lines) + "\n"

@@ -38,7 +38,9 @@ __all__ = [
     "RunRecord",
     "RunReport",
     "load_report",
+    "flow_for",
     "overlay_for",
+    "report_from",
     "state_class",
 ]
 
@@ -109,6 +111,12 @@ class RunRecord:
     state_type: str
     state_name: str
     message: str | None
+    #: what the HTML view shows of the run: its name, times (ISO 8601), attempts and worker.
+    name: str | None = None
+    start: str | None = None
+    end: str | None = None
+    run_count: int | None = None
+    worker: str | None = None
 
     @property
     def state(self) -> StateClass:
@@ -123,6 +131,13 @@ class RunReport:
     flow_run: str
     state_name: str
     records: list[RunRecord]
+    #: the rest of the report, kept for the HTML view (result, message, times, artifacts).
+    state_type: str = "?"
+    message: str | None = None
+    result: str | None = None
+    start: str | None = None
+    end: str | None = None
+    artifacts: Any = None
 
 
 def _bad(path: Path, problem: str) -> CommandError:
@@ -147,6 +162,8 @@ def _record(raw: object, i: int, path: Path) -> RunRecord:
     if node is not None and not isinstance(node, str):
         raise _bad(path, f"not a {REPORT_SCHEMA} report: {where}'node' is not a string")
     message = state.get("message")
+    count = raw.get("run_count")
+    worker = raw.get("worker")
     return RunRecord(
         task=_text(raw, "task", where, path),
         flow=_text(raw, "flow", where, path),
@@ -154,7 +171,17 @@ def _record(raw: object, i: int, path: Path) -> RunRecord:
         state_type=_text(state, "type", where + "state.", path),
         state_name=_text(state, "name", where + "state.", path),
         message=message if isinstance(message, str) else None,
+        name=_optional_text(raw, "name"),
+        start=_optional_text(raw, "start"),
+        end=_optional_text(raw, "end"),
+        run_count=count if isinstance(count, int) and not isinstance(count, bool) else None,
+        worker=None if worker is None else str(worker),
     )
+
+
+def _optional_text(raw: dict[str, Any], key: str) -> str | None:
+    value = raw.get(key)
+    return value if isinstance(value, str) else None
 
 
 def _parse(data: bytes, path: Path) -> Any:
@@ -186,6 +213,11 @@ def load_report(path: Path) -> RunReport:
         raw = _parse(data, path)
     except RecursionError:
         raise _bad(path, "not valid JSON (nested too deeply)") from None
+    return report_from(raw, path)
+
+
+def report_from(raw: Any, path: Path) -> RunReport:
+    """A parsed ``flowc.run/1`` document checked; ``path`` names it in errors."""
     if not isinstance(raw, dict):
         raise _bad(path, f"not a {REPORT_SCHEMA} report (a JSON object was expected)")
     if raw.get("schema") != REPORT_SCHEMA:
@@ -194,12 +226,19 @@ def load_report(path: Path) -> RunReport:
     if not isinstance(runs, list):
         raise _bad(path, f"not a {REPORT_SCHEMA} report: 'task_runs' missing or not a list")
     state = raw.get("state")
-    name = state.get("name") if isinstance(state, dict) else None
+    state = state if isinstance(state, dict) else {}
+    name, kind, message = state.get("name"), state.get("type"), state.get("message")
     return RunReport(
         flow=_text(raw, "flow", "", path),
         flow_run=str(raw.get("flow_run") or "?"),
         state_name=name if isinstance(name, str) else "?",
         records=[_record(item, i, path) for i, item in enumerate(runs)],
+        state_type=kind if isinstance(kind, str) else "?",
+        message=message if isinstance(message, str) else None,
+        result=_optional_text(raw, "result"),
+        start=_optional_text(raw, "start"),
+        end=_optional_text(raw, "end"),
+        artifacts=raw.get("artifacts"),
     )
 
 
@@ -335,6 +374,8 @@ class RunOverlay:
     unmatched: int
     by_name: int
     by_node: int
+    #: per record of the report, in its order: the plan node it was put on, or None.
+    placed: list[str | None] = field(default_factory=list)
 
     @property
     def flow(self) -> str:
@@ -351,12 +392,16 @@ class RunOverlay:
         placed_ids = [_place_by_id(r.node or "", ids, sites) for r in with_id]
         placed_names, by_name = _place_by_name(without, flow)
         runs: dict[str, NodeRuns] = defaultdict(NodeRuns)
+        where: dict[int, str | None] = {}
         for record, node_id in zip(with_id + without, placed_ids + placed_names, strict=True):
+            where[id(record)] = node_id
             if node_id is not None:
                 runs[node_id].add(record)
         by_node = sum(1 for p in placed_ids if p is not None)
         unmatched = len(report.records) - by_node - by_name
-        return cls(plan, report, dict(runs), _fold(flow, runs), unmatched, by_name, by_node)
+        placed = [where[id(record)] for record in report.records]
+        folded = _fold(flow, runs)
+        return cls(plan, report, dict(runs), folded, unmatched, by_name, by_node, placed)
 
     def runs_of(self, node: Node) -> NodeRuns:
         """The runs of a drawn node; a site folded by ``--max-runs`` sums its expanded runs."""
@@ -423,7 +468,7 @@ def _names(flows: Iterable[FlowPlan]) -> str:
     return ", ".join(flow.name for flow in flows) or "none"
 
 
-def _flow_for(report: RunReport, compiled: Compiled, path: Path) -> FlowPlan:
+def flow_for(report: RunReport, compiled: Compiled, path: Path) -> FlowPlan:
     """The compiled flow the report ran; a report of another flow is a usage error."""
     for flow in compiled.flows:
         if flow.name == report.flow:
@@ -444,6 +489,6 @@ def _flow_for(report: RunReport, compiled: Compiled, path: Path) -> FlowPlan:
 def overlay_for(path: Path, compiled: Compiled) -> RunOverlay:
     """``flowc graph --run PATH``: the report read, its flow chosen, its runs placed."""
     report = load_report(path)
-    flow = _flow_for(report, compiled, path)
+    flow = flow_for(report, compiled, path)
     plan = compiled.plan.model_copy(update={"flows": [flow]})
     return RunOverlay.build(plan, report)

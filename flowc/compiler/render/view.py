@@ -16,6 +16,8 @@ __all__ = [
     "collapse_all",
     "collapse_runs",
     "count_text",
+    "dynamic_note",
+    "is_fanout",
     "node_label",
     "site_of",
     "site_view",
@@ -113,6 +115,27 @@ def count_text(node: Node) -> str:
     if node.count is None:
         return "×?" if node.dynamic or node.kind == "map" else ""
     return f"×{node.count}" if node.count != 1 or node.kind == "map" else ""
+
+
+def is_fanout(node: Node) -> bool:
+    """A call site that makes several runs: a ``.map``, or a ``.submit`` in a loop (``×10``).
+
+    Drawn stacked like a map: ten submits made by a ``for`` loop are a fan-out to the reader,
+    whatever the call's spelling. An expanded run is never one.
+    """
+    if node.site is not None or node.kind in ("call", "subflow"):
+        return False
+    if node.kind == "map":
+        return True
+    return node.count is None if node.dynamic else (node.count or 0) > 1
+
+
+def dynamic_note(node: Node, width: int = 48) -> str:
+    """``dynamic: loop over a task result`` cut to ``width``: the reason, readable in a picture."""
+    if not node.dynamic:
+        return ""
+    text = " ".join(f"dynamic: {node.dynamic}".split())
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
 
 
 def subflow_title(task: str) -> str:
