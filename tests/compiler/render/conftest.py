@@ -73,8 +73,10 @@ class Browser:
             context.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
+    """Module-wide, not session-wide: playwright's sync API keeps an event loop running in
+    this thread while it is open, and later tests of async code need the thread free of one."""
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (make setup installs it)")
     sync_api = pytest.importorskip("playwright.sync_api")

@@ -93,13 +93,14 @@ def test_page_data_describes_every_call_site(tmp_path: Path) -> None:
     assert nodes["square@25"]["fanout"] and nodes["square@25"]["count"] == 4
     assert nodes["square@22"]["dynamic"]
     assert {(e["s"], e["t"], e["k"]) for e in flow["edges"]} >= {
+        ("fetch@21", "square@22", "future"),  # a .map over a future: as Prefect records it
         ("square@22", "total@26", "future"),
         ("square@25", "total@26", "wait_for"),
     }
     assert [b["line"] for b in flow["breaks"]] == [28]
     # the legend lists what is drawn: no direct call, subflow or conditional here
     assert data["legend"]["shapes"] == ["submit", "map", "dynamic", "break"]
-    assert data["legend"]["edges"] == ["future", "wait_for", "value"]
+    assert data["legend"]["edges"] == ["future", "wait_for"]
 
 
 @needs_dot

@@ -17,7 +17,7 @@
     panel.appendChild(t);
     if (r.result !== null && r.result !== undefined) { panel.appendChild(el("h2", null, "Result")); panel.appendChild(el("pre", {"class": "result"}, r.result)); }
     if (r.state !== "completed" && r.message) { panel.appendChild(el("h2", null, "Error")); panel.appendChild(el("pre", {"class": "error"}, r.message)); }
-    if (r.artifacts !== null && r.artifacts !== undefined) panel.appendChild(artifacts(r.artifacts));
+    if (r.artifacts && r.artifacts.length) panel.appendChild(artifacts(r.artifacts));
     panel.hidden = false;
     timeline(r); stats(r);
   })();
