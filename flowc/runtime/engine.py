@@ -105,6 +105,14 @@ def create_run(
     wait_runs = collect_upstreams(_as_list(wait_for)) if wait_for is not None else None
     wait_list = list(wait_runs.runs.values()) if wait_runs is not None else []
     run = TaskRun(task, kind, flow_run, parameters, upstreams, wait_list, site, parent)
+    if wait_for is not None and links:
+        # Results (or the exception of ``.result(raise_on_failure=False)``) in ``wait_for``:
+        # recorded as Prefect records them, never waited on — they are final already.
+        produced = [up for up in links.producers(_as_list(wait_for)) if up not in wait_list]
+        if produced:
+            run.wait_values = produced
+            for upstream in produced:
+                upstream.has_downstream = True
     if wait_runs is not None:
         upstreams.allow(wait_runs.allowed)
     for upstream in upstreams.runs.values():

@@ -98,7 +98,7 @@ def task_run_record(run: TaskRun, subflow_runs: dict[int, FlowRun] | None = None
         "tags": sorted(run.tags),
         "upstream": {
             "data": [str(up.id) for up in run.upstreams.edges()],
-            "wait_for": [str(up.id) for up in run.wait_for],
+            "wait_for": [str(up.id) for up in (*run.wait_for, *(run.wait_values or ()))],
         },
         "parent": str(run.parent.id) if run.parent is not None else None,
         "start": _iso(run.start),

@@ -38,6 +38,7 @@ class TaskRun:
         "parameters",
         "upstreams",
         "wait_for",
+        "wait_values",
         "state",
         "run_count",
         "start",
@@ -81,6 +82,8 @@ class TaskRun:
         self.parameters = parameters
         self.upstreams = upstreams
         self.wait_for = wait_for
+        #: runs whose results were given in ``wait_for``: recorded edges, never waited on.
+        self.wait_values: list[TaskRun] | None = None
         self.state: State = _pending_state(self)
         self.run_count = 0
         self.start: float | None = None

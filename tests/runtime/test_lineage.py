@@ -148,3 +148,32 @@ def test_a_state_or_future_a_subflow_returned_stands_for_its_own_run_only():
         ["name"],
         ["extract", "flow:pair", "name"],
     ]
+
+
+@task
+def always_fails():
+    raise ValueError("I fail successfully")
+
+
+@task
+def always_succeeds():
+    return "success"
+
+
+def test_a_result_in_wait_for_is_recorded_and_never_blocks():
+    """Prefect's documented "always succeeds" flow: the exception a failed run returned with
+    ``raise_on_failure=False``, given as ``wait_for``, links the two runs; the second runs."""
+
+    @flow
+    def always_succeeds_flow():
+        x = always_fails.submit().result(raise_on_failure=False)
+        return always_succeeds.submit(wait_for=[x])
+
+    with capture() as runs:
+        state = always_succeeds_flow(return_state=True)
+    assert state.is_completed()
+    failed, succeeded = runs.last.records
+    assert failed.state.is_failed() and succeeded.state.is_completed()
+    report = runs.report()
+    waited = {r["task"]: r["upstream"]["wait_for"] for r in report["task_runs"]}
+    assert waited == {"always_fails": [], "always_succeeds": [str(failed.id)]}
