@@ -56,6 +56,7 @@ class PlacedRun:
         "reruns",
         "execution",
         "executions",
+        "settling",
     )
 
     def __init__(
@@ -80,6 +81,8 @@ class PlacedRun:
         #: the worker-side execution whose events are being applied, and all seen so far.
         self.execution: int | None = None
         self.executions: set[int] = set()
+        #: the worker's result is being applied (its events replayed first).
+        self.settling = False
 
     def place(self) -> None:
         run = self.run
@@ -150,7 +153,9 @@ class PlacedRun:
         if kind is StateType.RUNNING and run.start is None:
             run.start = ts
         if run is self.run:
-            if kind not in _FINAL_TYPES:  # the final state comes with the result
+            # The final state comes with the result; while the result is being applied, the
+            # run's passing states would be replaced at once.
+            if kind not in _FINAL_TYPES and not self.settling:
                 engine._set_state(run, State(kind, name, message, timestamp=ts))
             return
         engine._set_state(run, State(kind, name, message, timestamp=ts))
@@ -216,6 +221,7 @@ class PlacedRun:
     def _settle(self, result: UnitResult) -> None:
         run = self.run
         with self.lock:
+            self.settling = True
             for sequence, event in result.events:
                 self._apply(sequence, event)
         self._end_nested("its parent task run ended first")

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
+import random
 import threading
 import time
 import traceback
@@ -192,11 +192,13 @@ class WorkerFlowRun(FlowRun):
         self._outbox = events.Outbox(unit.channel) if unit.channel is not None else None
         #: tells this execution of the unit from another the cluster may start after a
         #: worker died: events are numbered within an execution.
-        self._execution = int.from_bytes(os.urandom(8), "little")
+        self._execution = random.getrandbits(63)
         self._events: list[tuple[tuple[int, int], tuple[Any, ...]]] = []
         self._events_lock = threading.Lock()
         self._nested: TaskRunner | None = None
         self._nested_lock = threading.Lock()
+        #: the task run the driver placed here (set once it is made).
+        self.placed: TaskRun | None = None
 
     @property  # type: ignore[override]  # started on first use: most tasks submit nothing
     def runner(self) -> TaskRunner:
@@ -235,6 +237,8 @@ class WorkerFlowRun(FlowRun):
         )
 
     def state_set(self, run: TaskRun, state: State) -> None:
+        if run is self.placed and state.is_final():
+            return  # the unit's result carries it
         self.emit(
             (
                 "state",
@@ -281,6 +285,7 @@ def run_unit(unit: Unit) -> UnitResult:
     run._name = unit.run_name
     run.node = unit.node
     run.run_count = unit.attempts_done
+    flow_run.placed = run
     with InlineRunner() as runner:
         engine.run_placed(run, runner)
         state = run.wait()
