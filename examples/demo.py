@@ -5,8 +5,10 @@ the compiler reads each file without running it (`flowc explain`, and `flowc gra
 `out/seed/<name>.svg`); then each runs as written — from its compiled plan, since none has a
 graph break — on the default thread runner, except the second elevator, which shows the
 process runner. Each run writes its report, and `flowc graph --run` draws the run's task runs
-coloured by their final states (`out/seed/<name>.run.svg`). The elevators really sleep (ten
-floors, three at a time: about 20 seconds each).
+coloured by their final states (`out/seed/<name>.run.svg`) and as an interactive page — the
+graph, a timeline of the task runs and their durations — to open in a browser
+(`out/seed/<name>.run.html`). The elevators really sleep (ten floors, three at a time: about
+20 seconds each).
 """
 
 from __future__ import annotations
@@ -45,14 +47,13 @@ def main() -> int:
         report = OUT / f"{Path(name).stem}.run.json"
         print(f"\n$ flowc run examples/seed/{name} --report {report}", flush=True)
         failures += flowc("run", str(SEED / name), "--report", str(report)) != 0
-        drawing = OUT / f"{Path(name).stem}.run.svg"
-        failures += (
-            flowc("graph", str(SEED / name), "--expand", "--run", str(report), "-o", str(drawing))
-            != 0
-        )
-        print(f"drawn: {drawing}", flush=True)
+        for drawing in (OUT / f"{Path(name).stem}.run.svg", OUT / f"{Path(name).stem}.run.html"):
+            expand = ["--expand"] if drawing.suffix == ".svg" else []
+            command = ["graph", str(SEED / name), *expand, "--run", str(report), "-o", str(drawing)]
+            failures += flowc(*command) != 0
+            print(f"drawn: {drawing}", flush=True)
     outcome = (
-        "every seed example compiled, drew, ran from its plan and drew its run"
+        "every seed example compiled, drew, ran from its plan and drew its run (SVG and HTML)"
         if not failures
         else f"{failures} step(s) failed"
     )
