@@ -453,7 +453,7 @@ def test_ctrl_c_exits_130_with_one_line(
         assert process.stdout.readline().strip() == "STARTED"
         time.sleep(0.3)  # let the flow body reach the task
         process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=20)
+        _, stderr = process.communicate(timeout=120)
     finally:
         process.kill()
     assert process.returncode == 130

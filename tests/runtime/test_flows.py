@@ -252,13 +252,20 @@ def test_flow_retries_rerun_the_body():
 
 
 def test_flow_timeout_fails_with_timed_out():
+    import threading
+
+    release, ended = threading.Event(), []
+
     @flow(timeout_seconds=0.2)
     def slow():
-        time.sleep(2)
+        release.wait(90)
+        ended.append(True)
 
-    start = time.monotonic()
-    state = slow(return_state=True)
-    assert time.monotonic() - start < 1.5
+    try:
+        state = slow(return_state=True)
+        assert ended == []  # the run ended at its timeout, not when the body did
+    finally:
+        release.set()
     assert state.is_failed() and state.name == "TimedOut"
 
 
@@ -327,21 +334,27 @@ def test_interrupt_stops_the_flow_at_once_and_finishes_its_record():
     import signal
     import threading
 
+    submitted, release, ended = threading.Event(), threading.Event(), []
+
     @task
-    def nap(seconds):
-        time.sleep(seconds)
+    def blocked(first):
+        if first and submitted.wait(90):  # Ctrl-C once the flow waits on its running tasks
+            os.kill(os.getpid(), signal.SIGINT)
+        release.wait(90)
+        ended.append(True)
 
     @flow
     def f():
-        futures = [nap.submit(2) for _ in range(10)]
+        futures = [blocked.submit(i == 0) for i in range(10)]
+        submitted.set()
         futures[0].wait()
 
-    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
-    start = time.monotonic()
-    timer.start()
-    with capture() as runs, pytest.raises(KeyboardInterrupt):
-        f()
-    assert time.monotonic() - start < 1.5
+    try:
+        with capture() as runs, pytest.raises(KeyboardInterrupt):
+            f()
+        assert ended == []  # the flow stopped without waiting for its running tasks
+    finally:
+        release.set()
     flow_run = runs.last
     assert flow_run.state.is_crashed() and flow_run.end is not None
     assert all(run.state.is_final() for run in flow_run.records)
