@@ -20,6 +20,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from flowc.cli_help import HelpCommand, HelpGroup
 from flowc.runtime import display, loader
 from flowc.runtime.flowrun import FlowRun
 from flowc.runtime.report import RunCapture
@@ -36,20 +37,41 @@ EXIT_INTERRUPTED = 130
 
 app = typer.Typer(
     name="flowc",
+    cls=HelpGroup,
     help="Compile, check and run Prefect-style flows.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help and usage errors, as ruff and pip print them
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from flowc import __version__
+
+        print(f"flowc {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _flowc() -> None:
+def _flowc(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            "-V",
+            help="Print flowc's version and exit.",
+            callback=_print_version,
+            is_eager=True,
+        ),
+    ] = False,
+) -> None:
     """Compile, check and run Prefect-style flows."""
 
 
-@app.command("run")
+@app.command("run", cls=HelpCommand)
 def run(
     target: Annotated[
         str,
@@ -300,7 +322,7 @@ _ExpandOpt = Annotated[
 ]
 
 
-@app.command("graph")
+@app.command("graph", cls=HelpCommand)
 def graph(
     target: _TargetArg,
     output: Annotated[
@@ -369,7 +391,7 @@ def graph(
         _fail(err, str(exc), EXIT_USAGE)
 
 
-@app.command("compile")
+@app.command("compile", cls=HelpCommand)
 def compile_(
     target: _TargetArg,
     output: Annotated[
@@ -396,7 +418,7 @@ def compile_(
         _fail_lines(err, exc.lines)
 
 
-@app.command("explain")
+@app.command("explain", cls=HelpCommand)
 def explain(
     target: _TargetArg,
     param: _ParamsOpt = None,
@@ -532,6 +554,9 @@ def _register_lint() -> None:
     from flowc.lint.cli import register
 
     register(app)
+    for command in app.registered_commands:  # their help reads like the others'
+        if command.cls is None or command.cls is typer.core.TyperCommand:
+            command.cls = HelpCommand
 
 
 _register_lint()
