@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.text import Text
 
 from flowc.cli_help import HelpCommand, HelpGroup
+from flowc.cli_pipe import relay_closed_pipes
 from flowc.runtime import display, loader
 from flowc.runtime.flowrun import FlowRun
 from flowc.runtime.report import RunCapture
@@ -293,11 +294,12 @@ def main() -> None:
     """The ``flowc`` console script."""
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(line_buffering=True)  # task prints show as they happen, piped too
-    try:
-        app(prog_name="flowc")
-    except KeyboardInterrupt:  # Ctrl-C outside the run (e.g. while shutting the runner down)
-        print("interrupted (Ctrl-C)", file=sys.stderr)
-        sys.exit(EXIT_INTERRUPTED)
+    with relay_closed_pipes():  # `flowc run ... | head -1`: the run and its report go on
+        try:
+            app(prog_name="flowc")
+        except KeyboardInterrupt:  # Ctrl-C outside the run (e.g. while shutting the runner down)
+            print("interrupted (Ctrl-C)", file=sys.stderr)
+            sys.exit(EXIT_INTERRUPTED)
 
 
 # --------------------------------------------------------------------- graph, compile, explain
