@@ -12,7 +12,7 @@ never importing it; their work lives in :mod:`flowc.compiler.render.command`.
 
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal, NoReturn
 
@@ -384,7 +384,8 @@ def graph(
         runs = overlay_for(run_report, compiled) if run_report is not None else None
         plan = runs.plan if runs is not None else compiled.selected_plan()  # --run: its flow
         data = renderers.render(plan, chosen, max_runs=max_runs, legend=legend, runs=runs)
-        _emit(data, output)
+        kind = "Mermaid" if chosen == "mermaid" else chosen.upper()
+        _emit(data, output, err, f"{kind}, {_flows_text(plan.flows)}")
         for note in runs.stderr_notes() if runs is not None else []:
             err.print(Text(note, style="yellow"), soft_wrap=True)
     except command.CommandError as exc:
@@ -415,7 +416,8 @@ def compile_(
     err = Console(stderr=True)
     try:
         compiled = command.compile_target(target, param or [], expand=expand)
-        _emit(compiled.selected_plan().to_json() + "\n", output)
+        selected = compiled.selected_plan()
+        _emit(selected.to_json() + "\n", output, err, f"plan, {_flows_text(selected.flows)}")
     except command.CommandError as exc:
         _fail_lines(err, exc.lines)
 
@@ -530,12 +532,17 @@ def _explanation_table(flow: "FlowExplanation") -> "Table":
     return table
 
 
-def _emit(data: str | bytes, output: Path | None) -> None:
-    """``data`` to ``output`` atomically, or to stdout."""
+def _flows_text(flows: Sequence[object]) -> str:
+    return f"{len(flows)} flow" + ("s" if len(flows) != 1 else "")
+
+
+def _emit(data: str | bytes, output: Path | None, err: Console, what: str) -> None:
+    """``data`` to ``output`` atomically, saying so in one line on stderr; or to stdout."""
     from flowc.compiler.render.command import write_atomic
 
     if output is not None:
         write_atomic(output, data)
+        err.print(Text(f"wrote {output} ({what})"), soft_wrap=True, highlight=False)
     elif isinstance(data, bytes):
         sys.stdout.buffer.write(data)
     else:

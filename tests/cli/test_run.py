@@ -246,11 +246,11 @@ def assert_usage_error(result: object, message: str) -> None:
 
 
 def test_missing_file(flowc: Any) -> None:
-    assert_usage_error(flowc("run", "nothere.py"), "nothere.py: no such file")
+    assert_usage_error(flowc("run", "nothere.py"), "nothere.py: No such file or directory")
 
 
 def test_directory(flowc: Any) -> None:
-    assert_usage_error(flowc("run", "."), ".: is a directory; give a Python file (FILE.py[:FLOW])")
+    assert_usage_error(flowc("run", "."), ".: Is a directory; give a Python file (FILE.py[:FLOW])")
 
 
 def test_syntax_error_with_location(flowc: Any, tmp_path: Path) -> None:
@@ -294,15 +294,15 @@ def test_no_flow(flowc: Any) -> None:
 def test_several_flows_need_a_pick(flowc: Any) -> None:
     assert_usage_error(
         flowc("run", "two_flows.py"),
-        "two_flows.py: 2 flows found, pick one with FILE:FLOW — hello-flow (line 11), "
-        "my_flow (line 16)",
+        "two_flows.py: 2 flows found, pick one with FILE:FLOW "
+        "(its flows: hello-flow (hello_world), my-flow)",
     )
 
 
 def test_unknown_flow_lists_the_available_ones(flowc: Any) -> None:
     assert_usage_error(
         flowc("run", "two_flows.py:nope"),
-        "two_flows.py: no flow named 'nope'; available: hello-flow (line 11), my_flow (line 16)",
+        "two_flows.py: no flow named 'nope' (its flows: hello-flow (hello_world), my-flow)",
     )
 
 
