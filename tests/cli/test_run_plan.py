@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import Result
-
 STATIC = """
 from prefect import flow, task
 
@@ -81,7 +79,7 @@ def test_auto_runs_a_flow_with_a_graph_break_dynamically_and_says_why(flowc, tmp
 
 def test_plan_on_refuses_a_flow_with_a_graph_break(flowc, tmp_path) -> None:
     path = _write(tmp_path, "branchy.py", BRANCHY)
-    result: Result = flowc("run", path, "--plan", "on", cwd=tmp_path)
+    result = flowc("run", path, "--plan", "on", cwd=tmp_path)
     assert result.code == 2
     assert "branchy.py:18" in result.stderr and "--plan off" in result.stderr
     assert "Completed" not in result.stdout  # nothing ran
