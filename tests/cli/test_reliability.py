@@ -125,6 +125,25 @@ def test_lint_of_a_missing_path_fails() -> None:
     assert "Traceback" not in done.stderr and "All checks passed" not in done.stdout
 
 
+@pytest.mark.parametrize(
+    ("command", "written", "line"),
+    [
+        (["graph", "-o", "out.dot"], "out.dot", "wrote out.dot (DOT, 1 flow)"),
+        (["graph", "-o", "out.mmd"], "out.mmd", "wrote out.mmd (Mermaid, 1 flow)"),
+        (["compile", "-o", "plan.json"], "plan.json", "wrote plan.json (plan, 1 flow)"),
+    ],
+)
+def test_writing_a_file_says_so_in_one_line(
+    command: list[str], written: str, line: str, tmp_path: Path
+) -> None:
+    (tmp_path / "printer.py").write_text(PRINTS)
+    done = flowc(*command, "printer.py", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""
+    assert done.stderr == line + "\n"
+    assert (tmp_path / written).stat().st_size > 0
+
+
 # --------------------------------------------------------------------------- closed stdout
 
 
