@@ -8,6 +8,10 @@ the file's own code raised; 2 bad input; 130 interrupted.
 ``graph``, ``compile`` and ``explain`` (bottom of the file) read the file with the compiler,
 never importing it; their work lives in :mod:`flowc.compiler.render.command`.
 ``lint``, ``rules`` and ``rule`` register from :mod:`flowc.lint.cli`.
+
+Beside it: :mod:`flowc.cli_help` (how ``--help`` reads), :mod:`flowc.cli_pipe` (a closed
+stdout costs output, never the run) and :mod:`flowc.cli_messages` (the one wording of a bad
+``FILE[:FLOW]`` for every command).
 """
 
 import contextlib
