@@ -9,6 +9,13 @@ informational and have no target.
 
 W3 maps over 2,000 items instead of 10,000: each call is a round trip to a worker process,
 and 10,000 of them on 2 cores would dominate the suite's running time.
+
+R1 is retries: 200 runs of a task with ``retries=3`` that fails twice, then succeeds. flowc
+runs each task run whole in its worker, attempts included; the baseline is the same retries
+written by hand around ``ProcessPoolExecutor.submit`` (resubmit on failure), each attempt a
+round trip.
+
+The target for W1-W3 and R1 is 2x the raw executor, start-up included.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ FAN_OUT = 1_000
 CHAIN = 200
 MAP_ITEMS = 2_000
 
-INFO = Target("info")
+TARGET = Target("ratio", 2.0)
 
 _executor = functools.partial(cf.ProcessPoolExecutor, max_workers=WORKERS)
 
@@ -76,12 +83,56 @@ def _w3() -> Workload:
     return workloads.map_over(_runner(), _executor, MAP_ITEMS)
 
 
+RETRIED_RUNS = 200
+
+
+def flaky_attempt(item: int, attempt: int) -> int:
+    """Fails on its first two attempts; the third returns the item."""
+    if attempt < 3:
+        raise ConnectionError(f"attempt {attempt} of item {item}")
+    return item
+
+
+def _flaky_in_flowc(item: int) -> int:
+    from flowc.runtime.context import current_task_run
+
+    run = current_task_run()
+    return flaky_attempt(item, run.run_count if run is not None else 1)
+
+
+def _r1() -> Workload:
+    from flowc import flow, task
+
+    flaky = task(_flaky_in_flowc, retries=3)
+    runner = _runner()
+
+    @flow(name="bench-retries", task_runner=runner)
+    def flowc_retries() -> int:
+        return sum(f.result() for f in flaky.map(range(RETRIED_RUNS)))
+
+    def hand_written_retries() -> int:
+        total = 0
+        with _executor() as ex:
+            pending = {ex.submit(flaky_attempt, i, 1): (i, 1) for i in range(RETRIED_RUNS)}
+            while pending:
+                done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+                for future in done:
+                    item, attempt = pending.pop(future)
+                    try:
+                        total += future.result()
+                    except ConnectionError:
+                        pending[ex.submit(flaky_attempt, item, attempt + 1)] = (item, attempt + 1)
+        return total
+
+    return workloads.timed_pair(flowc_retries, hand_written_retries)
+
+
 BENCHMARKS = [
     Benchmark(
         "W1-processes",
         f"{FAN_OUT:,} independent .submit calls on 2 processes; vs ProcessPoolExecutor(2)",
         _w1,
-        INFO,
+        TARGET,
         repeats=7,
         quick_repeats=1,
         time_limit=60,
@@ -90,7 +141,7 @@ BENCHMARKS = [
         "W2-processes",
         f"a chain of {CHAIN} dependent submits on 2 processes; vs ProcessPoolExecutor(2)",
         _w2,
-        INFO,
+        TARGET,
         repeats=7,
         quick_repeats=1,
         time_limit=60,
@@ -99,10 +150,20 @@ BENCHMARKS = [
         "W3-processes",
         f".map over {MAP_ITEMS:,} items on 2 processes; vs ProcessPoolExecutor(2)",
         _w3,
-        INFO,
+        TARGET,
         repeats=7,
         quick_repeats=1,
         time_limit=60,
         note=f"{MAP_ITEMS:,} items, not 10,000, to keep the suite's running time sane",
+    ),
+    Benchmark(
+        "R1-retries-processes",
+        f"{RETRIED_RUNS} runs with retries=3, failing twice each, on 2 processes; vs the same "
+        "retries by hand around ProcessPoolExecutor(2).submit",
+        _r1,
+        TARGET,
+        repeats=5,
+        quick_repeats=1,
+        time_limit=120,
     ),
 ]

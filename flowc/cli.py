@@ -264,7 +264,9 @@ def _finish(
             out.print(display.state_text(flow_run), soft_wrap=True)
             out.print(Text(f"result: {display.result_text(state.data)}"), soft_wrap=True)
     else:
-        err.print(Text(display.format_user_exception(state.exception())), soft_wrap=True)
+        detail = display.failure_detail(state.exception())
+        if detail:
+            err.print(Text(detail), soft_wrap=True)
         err.print(display.state_text(flow_run), soft_wrap=True)
     if strict:
         for run in loader.failed_task_runs(flow_run):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __all__ = [
     "CancelledRun",
+    "ConfigurationError",
     "CrashedRun",
     "FailedRun",
     "FlowcError",
@@ -73,3 +74,7 @@ class TaskRunTimeoutError(FlowcError, TimeoutError):
 
 class ParameterTypeError(FlowcError, TypeError):
     """A flow was called with parameters that do not match its signature."""
+
+
+class ConfigurationError(FlowcError, ValueError):
+    """Options that cannot work together (e.g. SERIALIZABLE isolation without a lock manager)."""

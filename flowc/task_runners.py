@@ -20,27 +20,10 @@ __all__ = [
     "ThreadPoolTaskRunner",
 ]
 
-_OPTIONAL = {
-    "DaskTaskRunner": ("flowc.runtime.runners.dask", "dask", "distributed"),
-    "RayTaskRunner": ("flowc.runtime.runners.ray", "ray", "ray"),
-}
-
 
 def __getattr__(name: str) -> Any:
-    if name not in _OPTIONAL:
-        raise AttributeError(f"module 'flowc.task_runners' has no attribute {name!r}")
-    module_name, extra, library = _OPTIONAL[name]
-    import importlib
-    import importlib.util
+    from flowc.runtime.runners.registry import runner_class
 
-    if importlib.util.find_spec(library) is None:
-        raise ImportError(
-            f"{name} needs the {library!r} package: install it with pip install 'flowc[{extra}]'"
-        )
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name == module_name:
-            raise ImportError(f"{name} is not available in this version of flowc") from None
-        raise
-    return getattr(module, name)
+    if name not in ("DaskTaskRunner", "RayTaskRunner"):
+        raise AttributeError(f"module 'flowc.task_runners' has no attribute {name!r}")
+    return runner_class(name)

@@ -12,8 +12,13 @@ from typing import Any
 
 import pytest
 
+from flowc.runtime.runners.registry import RUNNERS
+
 # Keep worker pools small on a 2-core machine.
 os.environ.setdefault("FLOWC_TEST", "1")
+# flowc's own state (result store, signing key, variables) goes to a directory of the session,
+# never to the user's home: cached results must not leak from one test run into the next.
+os.environ["FLOWC_HOME"] = tempfile.mkdtemp(prefix="flowc-test-home-")
 
 
 def _threads(max_workers: int | None = None):
@@ -111,6 +116,7 @@ def _ray(max_workers: int | None = None):
     return RayTaskRunner(init_kwargs={"num_cpus": max_workers} if max_workers else None)
 
 
+#: A factory per registered runner: a runner added to the registry and not here fails its tests.
 RUNNER_FACTORIES = {"threads": _threads, "processes": _processes, "dask": _dask, "ray": _ray}
 
 
@@ -146,7 +152,7 @@ def ray_session():
     return shared_ray()
 
 
-@pytest.fixture(params=sorted(RUNNER_FACTORIES))
+@pytest.fixture(params=sorted(RUNNERS))
 def make_runner(request):
     """A factory of fresh runners of one kind; each conformance test runs once per kind."""
     return RUNNER_FACTORIES[request.param]

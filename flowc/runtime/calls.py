@@ -21,9 +21,13 @@ __all__ = ["Call", "Outcome", "RemoteTraceback", "UpstreamNotCompleted", "run_ca
 
 
 class Call:
-    """What a runner must execute: ``fn(*args, **kwargs)``, inputs already resolved."""
+    """What a runner must execute: ``fn(*args, **kwargs)``, inputs already resolved.
 
-    __slots__ = ("fn", "args", "kwargs", "timeout", "is_async")
+    ``on_start`` is the engine's, called by the runner as the call begins (where it begins in
+    this process) or as it is sent (elsewhere); it never travels with the call.
+    """
+
+    __slots__ = ("fn", "args", "kwargs", "timeout", "is_async", "on_start")
 
     def __init__(
         self,
@@ -32,12 +36,18 @@ class Call:
         kwargs: dict[str, Any],
         timeout: float | None = None,
         is_async: bool | None = None,
+        on_start: Callable[[], None] | None = None,
     ) -> None:
         self.fn = fn
         self.args = args
         self.kwargs = kwargs
         self.timeout = timeout
         self.is_async = inspect.iscoroutinefunction(fn) if is_async is None else is_async
+        self.on_start = on_start
+
+    def started(self) -> None:
+        if self.on_start is not None:
+            self.on_start()
 
 
 class Outcome:

@@ -7,23 +7,16 @@ to survive being interrupted between any two system calls.
 
 Layout::
 
-    DIR/flowc-checkpoint.json      {"schema": "flowc.checkpoint/1", "flow": ..., "created": ...}
-    DIR/<key[:2]>/<key>.pkl        one entry: header + cloudpickled result
+    DIR/flowc-checkpoint.json      {"schema": "flowc.checkpoint/2", "flow": ..., "created": ...}
+    DIR/<key[:2]>/<key>.pkl        one entry (see flowc.runtime.entries)
 
-Entries are sharded by the first two hex digits of their key so that no directory grows past
-a few thousand files on a flow of a million task runs (directory lookups stay fast on every
-filesystem). An entry file is ``MAGIC + sha256(payload) + payload``: a reader can tell a
-damaged file (a disk error, a hand edit) from a result before unpickling anything from it.
-
-Why entries are atomic: an entry is written to a temporary file in its own shard directory,
-flushed and fsynced, then moved into place with ``os.replace``, which is atomic on POSIX and
-Windows. A reader therefore sees either no entry or a whole one; a process killed mid-write
-leaves at most a ``.<key>.*.tmp`` file, which :meth:`CheckpointStore.open` removes. The file
-is fsynced *before* the rename so that after a power loss the entry is whole or absent, never
-a renamed empty file. (The directory is not fsynced per entry: an entry lost to a power cut is
-only a miss, and the task runs again.) One run at a time per directory: ``open`` removes every
-temporary file it finds, including one a concurrent run is writing, whose ``put`` then fails
-with a warning.
+Entries are the result store's (:mod:`flowc.runtime.entries`): sharded by key, written all or
+nothing, and authenticated, so that a resumed value is one this user wrote. A directory that
+another user owns or that others can write is refused before anything in it is read: its
+entries could be anyone's pickles. (A killed writer leaves at most a ``.<key>.*.tmp`` file,
+which :meth:`CheckpointStore.open` removes. One run at a time per directory: ``open`` removes
+every temporary file it finds, including one a concurrent run is writing, whose ``put`` then
+fails with a warning.)
 
 Why keys form a Merkle chain: a task run's key (:meth:`CheckpointStore.key`) hashes its node
 id in the flow, its task's source (:func:`task_source_hash`) and its inputs (:func:`inputs_hash`),
@@ -35,66 +28,50 @@ What invalidates an entry: a change to the task's own source, to a constant inpu
 upstream's key (hence to anything upstream). Not tracked: helper functions the task calls,
 global state it reads, values captured in closures, files it opens. A directory written for
 another flow is refused outright, as is a non-empty directory that is not a checkpoint at all:
-the store never mixes its files into someone else's directory. Results are unpickled, which
-can run code, so a created directory is private to its owner (mode ``0o700``).
-
-Hashing inputs must give equal keys for equal inputs in *another process*, where
-``PYTHONHASHSEED`` differs: so ``hash()`` and set iteration order are never used. Containers
-(dicts, sets, lists, tuples) are hashed structurally, with the digests of dict items and set
-members sorted; anything else is cloudpickled and its pickle hashed, with classes named rather
-than pickled by value (cloudpickle tags a class it pickles by value with a random id). An
-object pickled that way hashes equal when it is built the same way; where it is not (say a set
-inside a custom object), the cost is a miss, never a wrong hit.
+the store never mixes its files into someone else's directory.
 """
 
 from __future__ import annotations
 
-import collections
 import datetime
-import hashlib
-import inspect
 import json
 import logging
 import os
-import pickle
 import re
-import tempfile
 import threading
-import types
-import weakref
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-import cloudpickle
+from typing import Any
 
 from flowc.exceptions import FlowcError
-from flowc.runtime.inputs import replace_runs
-
-if TYPE_CHECKING:
-    from flowc.runtime.taskrun import TaskRun
+from flowc.files import write_atomic
+from flowc.runtime.entries import (
+    TEMP_SUFFIX,
+    EntryDirectory,
+    UntrustedStoreError,
+    decode_entry,
+    encode_entry,
+    make_private_directory,
+    untrusted_reason,
+)
+from flowc.runtime.hashing import inputs_hash, task_source_hash
 
 __all__ = [
     "MANIFEST_NAME",
     "SCHEMA",
     "CheckpointError",
     "CheckpointStore",
+    "check_directory",
     "inputs_hash",
     "task_source_hash",
 ]
 
-SCHEMA = "flowc.checkpoint/1"
+SCHEMA = "flowc.checkpoint/2"
 MANIFEST_NAME = "flowc-checkpoint.json"
 
 logger = logging.getLogger("flowc.runtime")
 
-_MAGIC = b"FLOWCKP1"
-_HEADER = len(_MAGIC) + hashlib.sha256().digest_size
 _KEY = re.compile(r"[0-9a-f]{64}\Z")
-_ENTRY = re.compile(r"[0-9a-f]{64}\.pkl\Z")
-_SHARD = re.compile(r"[0-9a-f]{2}\Z")
 _MANIFEST_TEMP_PREFIX = f".{MANIFEST_NAME}."
-_TEMP_SUFFIX = ".tmp"
 
 
 class CheckpointError(FlowcError):
@@ -104,7 +81,8 @@ class CheckpointError(FlowcError):
 class CheckpointStore:
     """Task-run results of one flow, kept in one directory, keyed by :meth:`key`.
 
-    Made by :meth:`open` only, which checks that the directory belongs to the flow.
+    Made by :meth:`open` only, which checks that the directory belongs to the flow and to
+    the user.
     """
 
     def __init__(self, directory: Path, flow: str, *, _token: object = None) -> None:
@@ -112,7 +90,7 @@ class CheckpointStore:
             raise TypeError("use CheckpointStore.open(directory, flow, create=...)")
         self._directory = directory
         self._flow = flow
-        self._shards: set[str] = set()
+        self._entries = EntryDirectory(directory)
         self._warned: set[str] = set()
         self._lock = threading.Lock()
 
@@ -127,13 +105,17 @@ class CheckpointStore:
         this flow. Every refusal is a :class:`CheckpointError` naming the directory.
         """
         shown = os.fspath(directory)
-        path = Path(os.path.abspath(shown))
+        path = Path(os.path.realpath(shown))
         if create:
             _prepare_for_writing(path, shown, flow)
         else:
-            _check_for_resume(path, shown, flow)
-        _remove_temporary_files(path)
-        return cls(path, flow, _token=_OPEN_TOKEN)
+            _check_for_resume(path, shown)
+            _check_manifest(_read_manifest(path, shown), shown, flow)
+        _require_key()
+        store = cls(path, flow, _token=_OPEN_TOKEN)
+        _remove_manifest_temporaries(path)
+        store._entries.remove_temporary_files()
+        return store
 
     @property
     def directory(self) -> Path:
@@ -147,6 +129,8 @@ class CheckpointStore:
 
     def key(self, node_id: str, task_source: str, inputs: str) -> str:
         """The key of one task run; each part is length-prefixed, so no two splits collide."""
+        import hashlib
+
         digest = hashlib.sha256(SCHEMA.encode())
         for part in (node_id, task_source, inputs):
             data = part.encode("utf-8", "surrogatepass")
@@ -159,19 +143,24 @@ class CheckpointStore:
     def get(self, key: str) -> tuple[bool, Any]:
         """``(True, value)`` for a stored entry, else ``(False, None)``.
 
-        A damaged or unreadable entry is a miss (the task simply runs again), reported once:
-        a checkpoint must never be the reason a run fails.
+        A damaged, unreadable or untrusted entry is a miss (the task simply runs again),
+        reported once: a checkpoint must never be the reason a run fails.
         """
         path = self._entry_path(key)
         try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            return False, None
+            data = self._entries.read(key)
         except OSError as error:
-            self._warn_once(f"read:{key}", "checkpoint entry %s cannot be read (%s)", path, error)
+            self._warn_once(
+                f"read:{key}", "checkpoint entry %s is not used: %s", path, _reason(error)
+            )
+            return False, None
+        if data is None:
             return False, None
         try:
-            return True, _load(data)
+            return True, decode_entry(data)[1]
+        except UntrustedStoreError as error:
+            self._warn_once("key", "checkpoint entries are not used: %s", error)
+            return False, None
         except Exception as error:
             self._warn_once(
                 f"read:{key}", "checkpoint entry %s is corrupt, ignoring it (%s)", path, error
@@ -185,10 +174,13 @@ class CheckpointStore:
         full disk, is reported once per task rather than once per run of a 10 000-way map.
         Never raises into the engine: a failed checkpoint only means the run is redone.
         """
-        path = self._entry_path(key)
+        self._entry_path(key)
         about = f"task {task!r}" if task is not None else f"checkpoint entry {key[:12]}"
         try:
-            payload = cloudpickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+            data = encode_entry({"task": task} if task is not None else {}, value)
+        except UntrustedStoreError as error:
+            self._warn_once("key", "%s: result not checkpointed: %s", about, error)
+            return False
         except Exception as error:
             self._warn_once(
                 f"pickle:{task or key}",
@@ -199,14 +191,14 @@ class CheckpointStore:
             )
             return False
         try:
-            self._write_entry(path, payload)
+            self._entries.write(key, data)
         except OSError as error:
             self._warn_once(
                 f"write:{task or key}",
                 "%s: result not checkpointed, writing to %s failed (%s)",
                 about,
                 self._directory,
-                error,
+                _reason(error),
             )
             return False
         return True
@@ -215,10 +207,10 @@ class CheckpointStore:
         """Whether an entry file exists; :meth:`get` still decides whether it is usable."""
         if not isinstance(key, str) or not _KEY.match(key):
             return False
-        return self._entry_path(key).is_file()
+        return self._entries.exists(key)
 
     def __len__(self) -> int:
-        return sum(1 for _ in self._entry_files())
+        return sum(1 for key in self._entries.names() if _KEY.match(key))
 
     def __repr__(self) -> str:
         return f"<CheckpointStore {str(self._directory)!r} flow={self._flow!r}>"
@@ -229,21 +221,7 @@ class CheckpointStore:
         # Keys become file names: a malformed one is an engine bug, and must not escape DIR.
         if not isinstance(key, str) or not _KEY.match(key):
             raise ValueError(f"not a checkpoint key: {key!r}")
-        return self._directory / key[:2] / f"{key}.pkl"
-
-    def _write_entry(self, path: Path, payload: bytes) -> None:
-        shard = path.parent
-        if shard.name not in self._shards:
-            _make_private_directory(shard)
-            with self._lock:
-                self._shards.add(shard.name)
-        header = _MAGIC + hashlib.sha256(payload).digest()
-        _write_atomically(path, header, payload)
-
-    def _entry_files(self) -> Iterator[str]:
-        for shard in _scan(self._directory):
-            if _SHARD.match(shard.name) and shard.is_dir(follow_symlinks=False):
-                yield from (e.name for e in _scan(Path(shard.path)) if _ENTRY.match(e.name))
+        return self._entries.path(key)
 
     def _warn_once(self, token: str, message: str, *args: Any) -> None:
         with self._lock:
@@ -259,24 +237,45 @@ _OPEN_TOKEN = object()
 # --------------------------------------------------------------------------- directory checks
 
 
+def check_directory(directory: str | os.PathLike[str], *, resume: bool) -> None:
+    """Refuse, before the flow's file is even imported, a directory that cannot serve.
+
+    ``--resume`` needs an existing checkpoint; both need a directory that is the user's.
+    (Which flow the checkpoint is of is checked when the run starts.)
+    """
+    shown = os.fspath(directory)
+    path = Path(os.path.realpath(shown))
+    if resume:
+        _check_for_resume(path, shown)
+        _read_manifest(path, shown)
+        return
+    if os.path.lexists(path):
+        if not path.is_dir():
+            raise CheckpointError(f"checkpoint directory {shown!r} exists and is not a directory")
+        if (path / MANIFEST_NAME).exists():
+            _require_trusted(path, shown)
+
+
 def _prepare_for_writing(path: Path, shown: str, flow: str) -> None:
     """Make ``path`` a checkpoint of ``flow``, or find it already is one; refuse anything else."""
     created = _make_checkpoint_directory(path, shown)
     manifest = path / MANIFEST_NAME
     if not created:
-        if manifest.exists():
+        if os.path.lexists(manifest):
+            _require_trusted(path, shown)
             _check_manifest(_read_manifest(path, shown), shown, flow)
             _require_writable(path, shown)
             return
         _require_empty(path, shown)
+        _take_empty_directory(path, shown)
     document = {
         "schema": SCHEMA,
         "flow": flow,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
-    data = (json.dumps(document, indent=2) + "\n").encode()
+    data = json.dumps(document, indent=2) + "\n"
     try:
-        _write_atomically(manifest, data)
+        write_atomic(manifest, data, mode=0o600, durable=True)
         _fsync_directory(path)
     except OSError as error:
         raise CheckpointError(
@@ -290,23 +289,51 @@ def _make_checkpoint_directory(path: Path, shown: str) -> bool:
         raise CheckpointError(f"checkpoint directory {shown!r} exists and is not a directory")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        return _make_private_directory(path)
+        return make_private_directory(path)
     except OSError as error:
         raise CheckpointError(
             f"cannot create checkpoint directory {shown!r}: {_reason(error)}"
         ) from error
 
 
-def _make_private_directory(path: Path) -> bool:
-    """``mkdir`` with mode 0o700 whatever the umask; False if the directory already existed."""
+def _take_empty_directory(path: Path, shown: str) -> None:
+    """An empty directory of the user's becomes private; one of another user's is refused."""
+    info = os.stat(path)
+    if hasattr(os, "geteuid") and info.st_uid != os.geteuid():
+        _require_trusted(path, shown)
+    if info.st_mode & 0o077:
+        try:
+            os.chmod(path, 0o700)
+        except OSError as error:
+            raise CheckpointError(
+                f"cannot make checkpoint directory {shown!r} private: {_reason(error)}"
+            ) from error
+
+
+def _require_trusted(path: Path, shown: str) -> None:
+    """Refuse a directory whose files anyone but the user could have written."""
     try:
-        os.mkdir(path, 0o700)
-    except FileExistsError:
-        if not path.is_dir():
-            raise
-        return False
-    os.chmod(path, 0o700)  # the umask may have taken bits away (even the owner's)
-    return True
+        info = os.stat(path)
+    except OSError as error:
+        raise CheckpointError(
+            f"cannot read checkpoint directory {shown!r}: {_reason(error)}"
+        ) from error
+    reason = untrusted_reason(info)
+    if reason is not None:
+        raise CheckpointError(
+            f"checkpoint directory {shown!r} is not safe to use: {reason}, so its entries "
+            "could be anyone's (they are pickles, and loading one runs code); use a "
+            "directory of your own that only you can write"
+        )
+
+
+def _require_key() -> None:
+    from flowc.runtime.entries import secret_key
+
+    try:
+        secret_key()
+    except UntrustedStoreError as error:
+        raise CheckpointError(str(error)) from None
 
 
 def _require_empty(path: Path, shown: str) -> None:
@@ -331,7 +358,7 @@ def _require_writable(path: Path, shown: str) -> None:
         raise CheckpointError(f"checkpoint directory {shown!r} is not writable: permission denied")
 
 
-def _check_for_resume(path: Path, shown: str, flow: str) -> None:
+def _check_for_resume(path: Path, shown: str) -> None:
     try:
         if not path.exists():
             raise CheckpointError(f"cannot resume: checkpoint directory {shown!r} does not exist")
@@ -345,14 +372,19 @@ def _check_for_resume(path: Path, shown: str, flow: str) -> None:
         raise CheckpointError(
             f"cannot resume: cannot read checkpoint directory {shown!r}: permission denied"
         )
-    _check_manifest(_read_manifest(path, shown), shown, flow)
+    _require_trusted(path, shown)
 
 
 def _read_manifest(path: Path, shown: str) -> dict[str, Any]:
     manifest = path / MANIFEST_NAME
     where = os.path.join(shown, MANIFEST_NAME)
+    from flowc.runtime.entries import read_entry_file
+
     try:
-        text = manifest.read_bytes().decode("utf-8")
+        raw = read_entry_file(manifest)
+        if raw is None:
+            raise FileNotFoundError(manifest)
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise CheckpointError(
             f"cannot resume: {shown!r} holds no flowc checkpoint ({MANIFEST_NAME} is missing)"
@@ -362,7 +394,8 @@ def _read_manifest(path: Path, shown: str) -> dict[str, Any]:
             f"cannot read checkpoint manifest {where!r}: permission denied"
         ) from error
     except (OSError, UnicodeDecodeError) as error:
-        raise CheckpointError(f"cannot read checkpoint manifest {where!r}: {error}") from error
+        detail = _reason(error) if isinstance(error, OSError) else str(error)
+        raise CheckpointError(f"cannot read checkpoint manifest {where!r}: {detail}") from error
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
@@ -392,27 +425,19 @@ def _check_manifest(document: dict[str, Any], shown: str, flow: str) -> None:
         )
 
 
-def _remove_temporary_files(path: Path) -> None:
-    """Remove what writes killed mid-way left behind; best effort (resume may be read-only)."""
-    for item in _scan(path):
-        if _is_manifest_temp(item.name):
-            _unlink_quietly(item.path)
-        elif _SHARD.match(item.name) and item.is_dir(follow_symlinks=False):
-            for entry in _scan(Path(item.path)):
-                if entry.name.startswith(".") and entry.name.endswith(_TEMP_SUFFIX):
-                    _unlink_quietly(entry.path)
+def _remove_manifest_temporaries(path: Path) -> None:
+    """Remove manifest temp files a killed writer left; best effort (resume may be read-only)."""
+    try:
+        names = os.listdir(path)
+    except OSError:
+        return
+    for name in names:
+        if _is_manifest_temp(name):
+            _unlink_quietly(os.path.join(path, name))
 
 
 def _is_manifest_temp(name: str) -> bool:
-    return name.startswith(_MANIFEST_TEMP_PREFIX) and name.endswith(_TEMP_SUFFIX)
-
-
-def _scan(path: Path) -> list[os.DirEntry[str]]:
-    try:
-        with os.scandir(path) as items:
-            return list(items)
-    except OSError:
-        return []
+    return name.startswith(_MANIFEST_TEMP_PREFIX) and name.endswith(TEMP_SUFFIX)
 
 
 def _unlink_quietly(path: str) -> None:
@@ -431,25 +456,6 @@ def _reason(error: OSError) -> str:
 # --------------------------------------------------------------------------- files
 
 
-def _write_atomically(path: Path, *chunks: bytes) -> None:
-    """Write a file so that no reader, and no crash, ever sees it partly written.
-
-    The temporary file sits in the target's directory: ``os.replace`` is atomic only within
-    one filesystem.
-    """
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=_TEMP_SUFFIX, dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            for chunk in chunks:
-                handle.write(chunk)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        _unlink_quietly(temporary)
-        raise
-
-
 def _fsync_directory(path: Path) -> None:
     """Make a rename in ``path`` durable; not possible (nor needed) on every platform."""
     try:
@@ -462,217 +468,3 @@ def _fsync_directory(path: Path) -> None:
         pass
     finally:
         os.close(fd)
-
-
-def _load(data: bytes) -> Any:
-    if len(data) < _HEADER or not data.startswith(_MAGIC):
-        raise ValueError("not a flowc checkpoint entry")
-    payload = memoryview(data)[_HEADER:]
-    if hashlib.sha256(payload).digest() != data[len(_MAGIC) : _HEADER]:
-        raise ValueError("checksum mismatch")
-    return pickle.loads(payload)
-
-
-# --------------------------------------------------------------------------- task source
-
-
-_source_lock = threading.Lock()
-_source_by_function: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
-#: callables that take no weak reference: kept alive with their hash (tasks live as long anyway).
-_source_by_id: dict[int, tuple[Any, str]] = {}
-
-
-def task_source_hash(fn: Callable[..., Any]) -> str:
-    """The sha256 of a task function's source, so that editing the task invalidates its entries.
-
-    Source is read once per function object: reading it goes through ``linecache`` and the
-    file system, and a map over 100 000 items asks 100 000 times.
-    """
-    with _source_lock:
-        try:
-            cached = _source_by_function.get(fn)
-        except TypeError:
-            entry = _source_by_id.get(id(fn))
-            cached = entry[1] if entry is not None and entry[0] is fn else None
-    if cached is not None:
-        return cached
-    digest = _compute_source_hash(fn)
-    with _source_lock:
-        try:
-            _source_by_function[fn] = digest
-        except TypeError:
-            _source_by_id[id(fn)] = (fn, digest)
-    return digest
-
-
-def _compute_source_hash(fn: Callable[..., Any]) -> str:
-    target = inspect.unwrap(fn)
-    try:
-        source = inspect.getsource(target)
-    except (OSError, TypeError):
-        pass
-    else:
-        return hashlib.sha256(b"source\0" + source.encode("utf-8", "surrogatepass")).hexdigest()
-    # No source file (exec, a REPL, a frozen app): the compiled code is the next best thing.
-    code = getattr(target, "__code__", None)
-    if code is None:
-        call = type(target).__call__ if callable(target) else None
-        code = getattr(call, "__code__", None)
-    if isinstance(code, types.CodeType):
-        return hashlib.sha256(b"code\0" + _code_digest(code)).hexdigest()
-    name = f"{getattr(target, '__module__', '')}.{getattr(target, '__qualname__', type(target))}"
-    return hashlib.sha256(b"name\0" + name.encode()).hexdigest()
-
-
-def _code_digest(code: types.CodeType) -> bytes:
-    """Bytecode, constants (nested functions' code included) and names; not line numbers."""
-    digest = hashlib.sha256(code.co_code)
-    for names in (code.co_names, code.co_varnames, code.co_freevars, code.co_cellvars):
-        digest.update(b"%d:" % len(names) + "\0".join(names).encode() + b"\0")
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            digest.update(b"C" + _code_digest(const))
-        else:
-            digest.update(b"K" + _digest(const, set()))
-    return digest.digest()
-
-
-# --------------------------------------------------------------------------- inputs
-
-
-class _Upstream:
-    """Stands for an upstream result in the inputs: its key, never its value."""
-
-    __slots__ = ("key",)
-
-    def __init__(self, key: str) -> None:
-        self.key = key
-
-
-class _NotHashable(Exception):
-    """The inputs have no stable hash (no upstream key, unpicklable, cyclic)."""
-
-
-def inputs_hash(
-    parameters: dict[str, Any], upstream_key: Callable[[TaskRun], str | None]
-) -> str | None:
-    """The sha256 of a task run's inputs, each upstream stood for by ``upstream_key(run)``.
-
-    None when some upstream has no key, or the inputs cannot be pickled: that run is then
-    simply not checkpointed.
-    """
-
-    def marker(run: TaskRun) -> _Upstream:
-        key = upstream_key(run)
-        if key is None:
-            raise _NotHashable("an upstream has no checkpoint key")
-        return _Upstream(key)
-
-    try:
-        replaced = replace_runs(parameters, marker)
-        digest = _digest(replaced, set())
-    except (_NotHashable, RecursionError):
-        return None
-    return hashlib.sha256(b"flowc.inputs/1\0" + digest).hexdigest()
-
-
-def _sha(*parts: bytes) -> bytes:
-    return hashlib.sha256(b"".join(parts)).digest()
-
-
-def _hex_float(value: float) -> bytes:
-    return value.hex().encode()
-
-
-#: Values hashed by content directly: the common case, and the cheapest.
-_ATOMS: dict[type, Callable[[Any], bytes]] = {
-    type(None): lambda _: b"n\0",
-    bool: lambda v: b"b\0" + (b"1" if v else b"0"),
-    int: lambda v: b"i\0" + hex(v).encode(),  # hex: str() refuses ints over 4300 digits
-    float: lambda v: b"f\0" + _hex_float(v),
-    complex: lambda v: b"c\0" + _hex_float(v.real) + b"," + _hex_float(v.imag),
-    str: lambda v: b"s\0" + v.encode("utf-8", "surrogatepass"),
-    bytes: lambda v: b"y\0" + v,
-}
-
-
-def _digest(value: Any, active: set[int]) -> bytes:
-    """A Merkle digest: containers hash their members' digests (sorted where unordered).
-
-    Every node's hashed text starts with a tag and a NUL, and members are fixed-size digests,
-    so no two different trees hash the same text.
-    """
-    kind = type(value)
-    atom = _ATOMS.get(kind)
-    if atom is not None:
-        return _sha(atom(value))
-    if kind is _Upstream:
-        return _sha(b"U\0", value.key.encode())
-    if kind not in _CONTAINERS and not _is_named_tuple(value):
-        return _opaque_digest(value)
-    if id(value) in active:
-        raise _NotHashable("the inputs contain a cycle")
-    active.add(id(value))
-    try:
-        return _container_digest(value, active)
-    finally:
-        active.discard(id(value))
-
-
-_CONTAINERS = frozenset({list, tuple, set, frozenset, dict, collections.OrderedDict})
-
-
-def _is_named_tuple(value: Any) -> bool:
-    return isinstance(value, tuple) and hasattr(type(value), "_fields")
-
-
-def _container_digest(value: Any, active: set[int]) -> bytes:
-    kind = type(value)
-    if kind is dict:
-        # Equal dicts are equal whatever their insertion order: so are their hashes.
-        pairs = (_sha(b"p\0", _digest(k, active), _digest(v, active)) for k, v in value.items())
-        return _sha(b"dict\0", *sorted(pairs))
-    if kind is collections.OrderedDict:
-        pairs = (_sha(b"p\0", _digest(k, active), _digest(v, active)) for k, v in value.items())
-        return _sha(b"odict\0", *pairs)
-    members = [_digest(item, active) for item in value]
-    if kind is set or kind is frozenset:
-        return _sha(kind.__name__.encode(), b"\0", *sorted(members))
-    if kind is list or kind is tuple:
-        return _sha(kind.__name__.encode(), b"\0", *members)
-    name = f"{kind.__module__}.{kind.__qualname__}"
-    return _sha(b"namedtuple:", name.encode(), b"\0", *members)
-
-
-class _HashSink:
-    """A file that hashes what is written to it: large inputs are never held pickled."""
-
-    def __init__(self) -> None:
-        self.digest = hashlib.sha256(b"pickle\0")
-
-    def write(self, data: bytes) -> int:
-        self.digest.update(data)
-        return len(data)
-
-
-def _type_named(module: str, qualname: str) -> None:
-    """Stands for a class in a pickle made only to be hashed (never loaded)."""
-
-
-class _HashPickler(cloudpickle.CloudPickler):
-    """Pickles classes by name: cloudpickle tags a class pickled by value with a random id,
-    which would make the same input hash differently in every process."""
-
-    def reducer_override(self, obj: Any) -> Any:
-        if isinstance(obj, type):
-            return _type_named, (obj.__module__, obj.__qualname__)
-        return super().reducer_override(obj)
-
-
-def _opaque_digest(value: Any) -> bytes:
-    sink = _HashSink()
-    try:
-        _HashPickler(sink, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
-    except Exception as error:
-        raise _NotHashable(f"the inputs cannot be pickled: {error}") from error
-    return sink.digest.digest()

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LIVE_COLUMNS",
+    "failure_detail",
     "format_user_exception",
     "live_category",
     "live_view",
@@ -322,6 +323,19 @@ def _format_one(exc: BaseException) -> str:
         text = "Traceback (most recent call last):\n"
         text += "".join(traceback.StackSummary.from_list(frames).format())
     return text + "".join(traceback.format_exception_only(type(exc), exc))
+
+
+def failure_detail(exc: BaseException) -> str | None:
+    """What to show of a flow run's exception beyond its state line: the user's traceback,
+    or nothing for flowc's own error about the run (a cluster that cannot be reached), which
+    the state line already gives in full."""
+    from flowc.exceptions import FlowcError
+
+    if isinstance(exc, FlowcError) and not any(
+        _is_user_frame(frame.filename) for frame in traceback.extract_tb(exc.__traceback__)
+    ):
+        return None
+    return format_user_exception(exc)
 
 
 def format_user_exception(exc: BaseException) -> str:

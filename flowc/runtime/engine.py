@@ -9,17 +9,21 @@ on another task, a bounded pool cannot deadlock, and the rules are the same on e
 
 * an upstream that did not complete (and is not wrapped in ``allow_failure``) makes the run
   ``NotReady`` without placing it — and its own downstreams ``NotReady`` in turn;
-* each placement is one *attempt*; its ``Outcome`` decides Completed, a retry (after
-  ``AwaitingRetry``), ``Failed``/``TimedOut`` or ``Crashed``;
+* on a runner of this process (threads, a direct call) each placement is one *attempt*; its
+  ``Outcome`` decides Completed, a retry (after ``AwaitingRetry``), ``Failed``/``TimedOut`` or
+  ``Crashed``;
 * a timeout is a timer on the engine side: when it fires first, the attempt is settled as
-  timed out and the runner is asked to interrupt the call; the late outcome is ignored.
+  timed out and its placement is cancelled (its thread asked to stop); the late outcome is ignored.
 
-Two runners may do better than wait on the driver. Dask and Ray can take a call whose
-arguments are futures of calls still running there: a run submitted to them is placed at once
-(:func:`dispatch_pipelined`), and if an upstream fails the worker returns
-``UpstreamNotCompleted`` instead of running it, so the engine takes the run back into the
-ordinary rules above. In plan mode (:mod:`flowc.runtime.planexec`) runs the flow body submits
-are held and dispatched together, some of them fused or batched into one call.
+Runners of other processes (processes, Dask, Ray) take the whole task run instead
+(:mod:`flowc.runtime.placed`): the worker runs this same engine on it (:mod:`flowc.runtime.
+worker`), attempts, retries, timeouts and hooks included, and tells the driver each state as
+it happens. Dask and Ray can also take a run whose arguments are futures of runs still running
+there: a run submitted to them is placed at once (:func:`dispatch_pipelined`), and if an
+upstream fails the worker returns ``UpstreamNotCompleted`` instead of running it, so the
+engine takes the run back into the ordinary rules above. In plan mode
+(:mod:`flowc.runtime.planexec`) runs the flow body submits are held and dispatched together,
+some of them fused or batched into one call.
 
 Attempts are settled exactly once (``_claim``): the outcome callback and the timeout timer
 race, and whichever claims the attempt first decides it. Finalising a run sets its completion
@@ -39,13 +43,13 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from flowc.exceptions import MissingContextError, TaskRunTimeoutError
-from flowc.runtime import states
+from flowc.runtime import caching, states
 from flowc.runtime.calls import Call, Outcome, RemoteTraceback, UpstreamNotCompleted
 from flowc.runtime.callsites import Site
 from flowc.runtime.callsites import caller_site as _caller_site
 from flowc.runtime.context import flow_run_var, task_run_var
 from flowc.runtime.futures import TaskRunFuture
-from flowc.runtime.inputs import Upstreams, collect_upstreams, resolve_inputs
+from flowc.runtime.inputs import Upstreams, collect_upstreams
 from flowc.runtime.nodeids import assign_node_id
 from flowc.runtime.states import State
 from flowc.runtime.taskrun import TaskRun
@@ -53,7 +57,7 @@ from flowc.runtime.timers import call_later
 
 if TYPE_CHECKING:
     from flowc.runtime.flowrun import FlowRun
-    from flowc.runtime.runners.base import TaskRunner
+    from flowc.runtime.runners.base import Placement, TaskRunner
     from flowc.runtime.tasks import Task
 
 __all__ = ["call_task", "create_run", "schedule", "submit_parameters", "submit_task"]
@@ -109,8 +113,12 @@ def create_run(
         upstream.has_downstream = True
     if task.task_run_name is not None:
         run._name = task.render_run_name(parameters)
+    caching.capture(run)
     assign_node_id(run, flow_run)
     flow_run.add(run)
+    observer = flow_run.root.observer
+    if observer is not None:
+        observer.created(run)
     return run
 
 
@@ -213,18 +221,14 @@ def _dispatch(run: TaskRun, runner: TaskRunner) -> None:
                 ),
             )
             return
-        if _resumed(run):
+        found = caching.resume(run)
+        if found is None:
+            resolved = runner.resolve_inputs(run)
+            found = caching.lookup(run, resolved)
+        if found is not None:
+            _finalize(run, found)
             return
-        resolved = runner.resolve_inputs(run)
-        cache_key = _cache_key(run)
-        if cache_key is not None:
-            hit = run.flow_run.root.cache_lookup(cache_key) if run.flow_run else None
-            if hit is not None:
-                if run.checkpoint_key is not None:
-                    _checkpoint(run, hit.value)
-                _finalize(run, states.Cached(data=hit.value, message="Cached result found."))
-                return
-        _attempt(run, runner, resolved, cache_key)
+        _attempt(run, runner, resolved)
     except BaseException as exc:  # an engine-side error must still leave the run final
         logger.exception("flowc could not dispatch task run %s", run.name)
         _finalize(run, states.Crashed(f"Execution was interrupted by flowc: {exc!r}", data=exc))
@@ -240,76 +244,38 @@ def _first_blocking_upstream(run: TaskRun) -> TaskRun | None:
     return None
 
 
-def _resumed(run: TaskRun) -> bool:
-    """With ``--checkpoint``: key the run; with ``--resume``, finish it from a stored result."""
-    flow_run = run.flow_run
-    options = flow_run.root.plan if flow_run is not None else None
-    if options is None or options.checkpoint is None or run.kind == "subflow":
-        return False
-    from flowc.runtime.checkpoint import inputs_hash, task_source_hash
-
-    store = options.checkpoint
-    inputs = inputs_hash(run.parameters, lambda upstream: upstream.checkpoint_key)
-    if inputs is None or run.node is None:
-        return False
-    run.checkpoint_key = key = store.key(run.node, task_source_hash(run.task.fn), inputs)
-    if not options.resume:
-        return False
-    found, value = store.get(key)
-    if not found:
-        return False
-    _finalize(run, states.Cached(data=value, message=f"Resumed from checkpoint {store.directory}."))
-    return True
-
-
-def _checkpoint(run: TaskRun, value: Any) -> None:
-    """Store a completed run's result before anything downstream can depend on it."""
-    key = run.checkpoint_key
-    if key is not None and run.flow_run is not None and run.flow_run.root.plan is not None:
-        store = run.flow_run.root.plan.checkpoint
-        if store is not None and not store.put(key, value, task=run.task.name):
-            run.checkpoint_key = None  # downstream runs are then not checkpointed either
-
-
-def _cache_key(run: TaskRun) -> str | None:
-    key_fn = run.task.cache_key_fn
-    if key_fn is None:
-        return None
-    try:
-        key = key_fn(run, resolve_inputs(run.parameters))
-    except Exception:
-        logger.exception("cache_key_fn of task %r failed; the run is not cached", run.task.name)
-        return None
-    return None if key is None else f"{run.task.name}:{key}"
-
-
 # --------------------------------------------------------------------------- attempts
 
 
-def _attempt(
-    run: TaskRun, runner: TaskRunner, resolved: dict[str, Any], cache_key: str | None
-) -> None:
+def _attempt(run: TaskRun, runner: TaskRunner, resolved: dict[str, Any]) -> None:
+    if not runner.in_process:
+        from flowc.runtime.placed import PlacedRun
+
+        PlacedRun(run, runner, resolved).place()
+        return
     run.run_count += 1
-    _Attempt(run, runner, resolved, cache_key, run.run_count).place()
+    _Attempt(run, runner, resolved, run.run_count).place()
+
+
+def run_placed(run: TaskRun, runner: TaskRunner) -> None:
+    """Worker side: run a task run the driver placed here, its inputs final and resolved,
+    its cache and checkpoint already consulted (see flowc.runtime.worker)."""
+    _attempt(run, runner, run.parameters)
 
 
 class _Attempt:
-    """One placement of a run's call; settled once, by its outcome or by its timeout.
-
-    A *pipelined* attempt (plan mode on Dask and Ray) was placed while upstreams still ran;
-    when one of them did not complete, the attempt does not count and the run goes back to
-    ordinary scheduling, which makes it NotReady or runs it once a retried upstream completes.
+    """One attempt of a run on a runner of this process (threads, a direct call, a worker's
+    own engine); settled once, by its outcome or by its timeout. Runners of other processes
+    take the whole run instead (:class:`flowc.runtime.placed.PlacedRun`).
     """
 
     __slots__ = (
         "run",
         "runner",
         "resolved",
-        "cache_key",
         "number",
         "handle",
         "timer",
-        "pipelined",
     )
 
     def __init__(
@@ -317,28 +283,27 @@ class _Attempt:
         run: TaskRun,
         runner: TaskRunner,
         resolved: dict[str, Any],
-        cache_key: str | None,
         number: int,
     ) -> None:
         self.run = run
         self.runner = runner
         self.resolved = resolved
-        self.cache_key = cache_key
         self.number = number
-        self.handle: Any = None
+        self.handle: Placement | None = None
         self.timer: Any = None
-        self.pipelined = False
 
     def place(self) -> None:
         task = self.run.task
         args, kwargs = task.call_arguments(self.resolved)
-        call = Call(task.fn, args, kwargs, task.timeout_seconds, task.isasync)
+        call = Call(task.fn, args, kwargs, task.timeout_seconds, task.isasync, self.on_start)
         if task.timeout_seconds is not None:
             self.timer = call_later(task.timeout_seconds, self.on_timeout)
         try:
-            self.handle = self.runner.place(self.run, call, self.on_start, self.on_done)
+            self.handle = self.runner.place(self.run, call)
         except BaseException as exc:  # e.g. an argument that cannot be pickled
             self.on_done(exc)
+            return
+        self.handle.add_done_callback(self.on_done)
 
     def on_start(self) -> None:
         run = self.run
@@ -366,7 +331,7 @@ class _Attempt:
         exc = TaskRunTimeoutError(f"Task run exceeded timeout of {seconds} second(s)")
         self.runner.note_abandoned()
         if self.handle is not None:
-            self.runner.interrupt(self.handle, exc)
+            self.handle.cancel()
         _settle_failure(self, exc, timed_out=True)
 
     def on_done(self, outcome: Outcome | BaseException) -> None:
@@ -375,27 +340,15 @@ class _Attempt:
         if self.timer is not None:
             self.timer.cancel()
         run = self.run
-        if self.pipelined and _upstream_missing(run, outcome):
-            run.run_count -= 1
-            run.start = None
-            _set_state(run, states.Pending())
-            schedule(run, self.runner)
-            return
         if not isinstance(outcome, Outcome):
             if isinstance(outcome, concurrent.futures.CancelledError):
                 _finalize(run, states.Cancelled("The task run was cancelled before it started."))
             else:
                 _settle_infrastructure_error(run, outcome)
             return
-        if run.start is None or (self.number == 1 and not self.runner.in_process):
-            run.start = outcome.start  # when the call began on its worker, not when placed
+        if run.start is None:
+            run.start = outcome.start
         if outcome.ok:
-            if self.cache_key is not None and run.flow_run is not None:
-                run.flow_run.root.cache_store(
-                    self.cache_key, outcome.value, run.task.cache_expiration
-                )
-            if run.checkpoint_key is not None:
-                _checkpoint(run, outcome.value)
             _finalize(run, states.Completed(data=outcome.value), outcome.end)
             return
         exc = outcome.value
@@ -430,14 +383,13 @@ def _upstream_missing(run: TaskRun, outcome: Outcome | BaseException) -> bool:
 
 def pipelinable(run: TaskRun) -> bool:
     """Whether the run may be placed before its upstreams finish: nothing it needs from the
-    driver first (a cache key of its inputs, a checkpoint lookup), no timer that would start
-    too early, and no ``allow_failure`` input, which must see its upstream's final state."""
-    task = run.task
+    driver first (a cache key of its inputs, a checkpoint lookup), and no ``allow_failure``
+    input, which must see its upstream's final state. (A timeout's clock starts in the
+    worker, with the attempt.)"""
     options = run.flow_run.root.plan if run.flow_run is not None else None
     return (
         run.kind in ("submit", "map")
-        and task.timeout_seconds is None
-        and task.cache_key_fn is None
+        and not caching.wanted(run)
         and not run.upstreams.allowed
         and (options is None or options.checkpoint is None)  # looked up with final inputs
     )
@@ -461,10 +413,9 @@ def dispatch_pipelined(run: TaskRun, runner: TaskRunner) -> bool:
         resolved = runner.resolve_inputs(run)
     except NotPlacedHere:
         return False
-    run.run_count += 1
-    attempt = _Attempt(run, runner, resolved, None, run.run_count)
-    attempt.pipelined = True
-    attempt.place()
+    from flowc.runtime.placed import PlacedRun
+
+    PlacedRun(run, runner, resolved, pipelined=True).place()
     return True
 
 
@@ -512,7 +463,7 @@ def _settle_failure(
 def _retry(previous: _Attempt) -> None:
     run = previous.run
     try:
-        _attempt(run, previous.runner, previous.resolved, previous.cache_key)
+        _attempt(run, previous.runner, previous.resolved)
     except BaseException as exc:
         _finalize(run, states.Crashed(f"Execution was interrupted by flowc: {exc!r}", data=exc))
 
@@ -539,11 +490,15 @@ def _describe(exc: BaseException) -> str:
 def _set_state(run: TaskRun, state: State) -> None:
     state._run = run
     run.state = state
+    flow_run = run.flow_run
+    if flow_run is not None and flow_run.root.observer is not None:
+        flow_run.root.observer.state_set(run, state)
 
 
-def _finalize(run: TaskRun, state: State, end: float | None = None) -> None:
+def _finalize(run: TaskRun, state: State, end: float | None = None, hooks: bool = True) -> None:
     """Make ``state`` the run's final state, call hooks, then release its waiters.
 
+    ``hooks`` is False where they already ran: in the worker that ran the whole task run.
     Releasing a run may dispatch — and so finalise — downstream runs from inside the
     completion callbacks; those are queued and drained here instead of recursing.
     """
@@ -551,11 +506,12 @@ def _finalize(run: TaskRun, state: State, end: float | None = None) -> None:
         return
     _set_state(run, state)
     run.end = time.time() if end is None else end
+    caching.settle(run, state)  # stored (or rolled back) before anything downstream starts
     if state.data is not None and state.is_final() and run.flow_run is not None:
         run.flow_run.links.link(state.data, run)
-    if state.is_completed():
+    if hooks and state.is_completed():
         _call_hooks(run, run.task.on_completion)
-    elif state.is_failed():
+    elif hooks and state.is_failed():
         _call_hooks(run, run.task.on_failure)
     queue: collections.deque[TaskRun] | None = getattr(_local, "queue", None)
     if queue is not None:

@@ -13,8 +13,6 @@ that were never resolved.
 from __future__ import annotations
 
 import collections
-import threading
-import time
 import uuid
 import warnings
 from collections.abc import Callable
@@ -41,6 +39,12 @@ class UnresolvedFuturesWarning(UserWarning):
 
 class FlowRun:
     """One run of a flow: its parameters, runner, task runs and state."""
+
+    #: told of each task run created and each state set in this tree of flow runs; only a
+    #: worker's stand-in for the driver's flow run has one (see flowc.runtime.worker).
+    observer: Any = None
+    #: what a worker is told of this flow run, made on first use (see flowc.runtime.placed).
+    worker_info: tuple[Any, ...] | None = None
 
     def __init__(
         self,
@@ -70,8 +74,6 @@ class FlowRun:
             #: every task run of the whole tree of flow runs, in creation order.
             self.records: list[TaskRun] = []
             self.flow_runs: list[FlowRun] = []
-            self._cache: dict[str, tuple[Any, float | None]] = {}
-            self._cache_lock = threading.Lock()
             #: runs per call site so far, for node ids (see flowc.runtime.nodeids).
             self.node_counters: dict[str, Any] = {}
             code = getattr(getattr(flow, "fn", None), "__code__", None)
@@ -93,21 +95,6 @@ class FlowRun:
     def add(self, run: TaskRun) -> None:
         self.runs.append(run)
         self.root.records.append(run)
-
-    def cache_lookup(self, key: str) -> Any:
-        with self._cache_lock:
-            entry = self._cache.get(key)
-        if entry is None:
-            return None
-        value, expires = entry
-        if expires is not None and time.time() > expires:
-            return None
-        return _CacheHit(value)
-
-    def cache_store(self, key: str, value: Any, expiration: Any) -> None:
-        expires = time.time() + expiration.total_seconds() if expiration is not None else None
-        with self._cache_lock:
-            self._cache[key] = (value, expires)
 
     def flush(self) -> None:
         """Plan mode: dispatch what the body has submitted so far, as one optimised graph."""
@@ -134,13 +121,6 @@ class FlowRun:
 
     def __repr__(self) -> str:
         return f"<FlowRun {self.run_name!r} {self.state}>"
-
-
-class _CacheHit:
-    __slots__ = ("value",)
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
 
 
 def warn_unresolved(flow_run: FlowRun) -> None:

@@ -27,6 +27,7 @@ import inspect
 import io
 import itertools
 import json
+import logging
 import os
 import re
 import sys
@@ -50,6 +51,7 @@ from flowc.runtime.prefect_alias import (
     prefect_aliases_active,
 )
 from flowc.runtime.report import RunCapture, build_report, capture
+from flowc.runtime.runners import registry
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -209,58 +211,16 @@ def prepare_run(
 # --------------------------------------------------------------------------- runners
 
 
-def _threads(workers: int | None) -> TaskRunner:
-    from flowc.runtime.runners.threads import ThreadPoolTaskRunner
-
-    return ThreadPoolTaskRunner(max_workers=workers)
-
-
-def _processes(workers: int | None) -> TaskRunner:
-    from flowc.task_runners import ProcessPoolTaskRunner
-
-    return ProcessPoolTaskRunner(max_workers=workers)
-
-
-def _dask(workers: int | None, address: str | None = None) -> TaskRunner:
-    from flowc.task_runners import DaskTaskRunner
-
-    if address is not None:
-        _no_workers_with_address(workers)
-        return DaskTaskRunner(address=address)  # type: ignore[no-any-return]
-    return DaskTaskRunner(cluster_kwargs={"n_workers": workers} if workers else None)  # type: ignore[no-any-return]
-
-
-def _ray(workers: int | None, address: str | None = None) -> TaskRunner:
-    from flowc.task_runners import RayTaskRunner
-
-    if address is not None:
-        _no_workers_with_address(workers)
-    return RayTaskRunner(address, init_kwargs={"num_cpus": workers} if workers else None)  # type: ignore[no-any-return]
-
-
-def _no_workers_with_address(workers: int | None) -> None:
-    if workers is not None:
-        raise ValueError("--workers sizes a cluster flowc starts; drop it with --address")
-
-
-#: The runners that take ``--address`` (a running scheduler or head node).
-_ADDRESSED = ("dask", "ray")
-
-
-#: ``--runner NAME`` → a factory taking ``--workers``. Adding a runner is one entry here.
-RUNNERS: dict[str, Callable[[int | None], TaskRunner]] = {
-    "threads": _threads,
-    "processes": _processes,
-    "dask": _dask,
-    "ray": _ray,
-}
+#: ``--runner NAME`` choices, in the order help lists them (see runners/registry.py).
+RUNNERS = registry.RUNNERS
 
 
 def make_runner(
     name: str | None, workers: int | None, address: str | None = None
 ) -> TaskRunner | None:
     """The runner ``--runner``/``--workers``/``--address`` ask for; ``None`` keeps each flow's."""
-    if address is not None and (name is None or name.lower() not in _ADDRESSED):
+    entry = registry.RUNNERS.get(name.lower()) if name is not None else None
+    if address is not None and (entry is None or not entry.addressed):
         raise FlowcUsageError("--address needs --runner dask or --runner ray")
     if name is None:
         if workers is not None:
@@ -269,11 +229,10 @@ def make_runner(
                 "without --runner each flow uses its own task runner"
             )
         return None
-    factory = RUNNERS.get(name.lower())
-    if factory is None:
+    if name.lower() not in registry.RUNNERS:
         raise FlowcUsageError(f"unknown runner {name!r}: choose one of {', '.join(RUNNERS)}")
     try:
-        return factory(workers) if address is None else factory(workers, address)  # type: ignore[call-arg]
+        return registry.build(name.lower(), workers, address)
     except (ImportError, ValueError, TypeError) as exc:
         raise FlowcUsageError(f"--runner {name}: {exc}") from None
 
@@ -571,15 +530,36 @@ def run_file(request: RunRequest, observe: Observer | None = None) -> RunOutcome
 
 def _load_and_run(request: RunRequest, runs: RunCapture) -> RunOutcome:
     path = request.target.path
+    _check_checkpoint_directory(request)
     with load_module(path) as loaded:
         found = _selected(loaded, runs, request.target.flow)
         earlier = [run for run in runs.flow_runs if run.flow is found.flow]
         if earlier and not request.params:
+            if request.checkpoint is not None:
+                logging.getLogger("flowc.runtime").warning(
+                    f"{path}: the file's module-level code ran flow {found.flow.name!r} as it "
+                    f"was imported, before --{'resume' if request.resume else 'checkpoint'} "
+                    f"could apply: nothing was checkpointed or resumed. Put the call under "
+                    f'`if __name__ == "__main__":` so that flowc run starts the flow itself.',
+                )
             return RunOutcome(found, earlier[-1], at_import=True)
         values = check_params(found.flow, request.params)
         with _run_options(request, found.flow):
             flow_run = _call(found.flow, values, runs)
         return RunOutcome(found, flow_run, at_import=False)
+
+
+def _check_checkpoint_directory(request: RunRequest) -> None:
+    """Refuse an unusable ``--checkpoint``/``--resume`` directory before importing the file
+    (whose module-level code may start the flow)."""
+    if request.checkpoint is None:
+        return
+    from flowc.runtime.checkpoint import CheckpointError, check_directory
+
+    try:
+        check_directory(request.checkpoint, resume=request.resume)
+    except CheckpointError as exc:
+        raise FlowcUsageError(str(exc)) from None
 
 
 @contextlib.contextmanager

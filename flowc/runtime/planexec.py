@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, cast
 import networkx as nx
 
 from flowc.optimize import Unit, independent_units, optimize, units
-from flowc.runtime import engine, states
+from flowc.runtime import caching, engine, states
 from flowc.runtime.calls import Outcome
 from flowc.runtime.groupcall import PREVIOUS, GroupCall, Step, count_previous, make_step
 from flowc.runtime.inputs import replace_runs
@@ -83,7 +83,7 @@ def _fusible(run: TaskRun) -> bool:
         run.kind in ("submit", "map")
         and task.retries == 0
         and task.timeout_seconds is None
-        and task.cache_key_fn is None
+        and not caching.wanted(run)
         and not run.upstreams.allowed
     )
 
@@ -256,7 +256,7 @@ def _dispatch_unit(chains: list[list[TaskRun]], runner: TaskRunner) -> None:
     except BaseException:  # building a step failed (an argument that will not pickle)
         _back_to_scheduling([run for chain in placed for run in chain], runner)
         return
-    attempts = [[engine._Attempt(run, runner, {}, None, 1) for run in chain] for chain in placed]
+    attempts = [[engine._Attempt(run, runner, {}, 1) for run in chain] for chain in placed]
     members = [run for chain in placed for run in chain]
     for run in members:
         run.run_count = 1
@@ -280,10 +280,13 @@ def _dispatch_unit(chains: list[list[TaskRun]], runner: TaskRunner) -> None:
                 attempt.on_done(own)
             _back_to_scheduling([a.run for a in chain[len(outcomes) :]], runner)
 
+    call.on_start = on_start
     try:
-        runner.place(members[0], call, on_start, on_done)
+        placement = runner.place(members[0], call)
     except BaseException as exc:
         on_done(exc)
+        return
+    placement.add_done_callback(on_done)
 
 
 def _group_call(placed: list[list[TaskRun]]) -> GroupCall:

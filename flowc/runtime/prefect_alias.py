@@ -30,6 +30,17 @@ PREFECT_ALIASES: dict[str, str] = {
     "prefect.utilities.annotations": "flowc.utilities.annotations",
     "prefect.exceptions": "flowc.exceptions",
     "prefect.logging": "flowc.logging",
+    # results, caching and transactions
+    "prefect.cache_policies": "flowc.cache_policies",
+    "prefect.context": "flowc.context",
+    "prefect.filesystems": "flowc.filesystems",
+    "prefect.locking": "flowc.locking",
+    "prefect.locking.filesystem": "flowc.locking.filesystem",
+    "prefect.locking.memory": "flowc.locking.memory",
+    "prefect.results": "flowc.results",
+    "prefect.settings": "flowc.settings",
+    "prefect.tasks": "flowc.tasks",
+    "prefect.transactions": "flowc.transactions",
 }
 #: Prefect's integration packages: stand-ins offering flowc's runner of the same name.
 INTEGRATION_ALIASES: dict[str, str] = {

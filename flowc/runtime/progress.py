@@ -80,6 +80,8 @@ class _Tally:
         self.seen: collections.Counter[str] = collections.Counter()
         self.done: collections.Counter[str] = collections.Counter()
         self.failed: collections.Counter[str] = collections.Counter()
+        #: runs that ended without running (Ctrl-C): final, but not progress.
+        self.cancelled: collections.Counter[str] = collections.Counter()
 
     def follow(self, records: Sequence[TaskRun]) -> None:
         self._cursors.append(_Cursor(records))
@@ -93,6 +95,9 @@ class _Tally:
         # TaskRun.is_final, not State.is_final: a NotReady run ends Pending, yet is done.
         if not run.is_final():
             return False
+        if run.state.is_cancelled():
+            self.cancelled[run.task_name] += 1
+            return True
         self.done[run.task_name] += 1
         if _is_failure(run):
             self.failed[run.task_name] += 1
@@ -152,6 +157,9 @@ def _line(tally: _Tally, planned: Mapping[str, int], elapsed: float) -> str:
     parts = [f"progress: {done:,}/{total:,} task runs ({percent}%)"]
     if failed:
         parts.append(f"{failed:,} failed")
+    cancelled = sum(tally.cancelled.values())
+    if cancelled:
+        parts.append(f"{cancelled:,} cancelled")
     parts.append(f"{_duration(elapsed)} elapsed")
     if done and done < total and elapsed > 0:
         parts.append(f"ETA {_duration((total - done) * elapsed / done)}")

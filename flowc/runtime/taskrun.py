@@ -53,6 +53,7 @@ class TaskRun:
         "_name",
         "node",
         "checkpoint_key",
+        "transaction",
         "priority",
         "__weakref__",
     )
@@ -99,6 +100,8 @@ class TaskRun:
         self.node: str | None = None
         #: its key in the run's checkpoint store (``--checkpoint``), once dispatched.
         self.checkpoint_key: str | None = None
+        #: the transaction it was created in, then its own (see flowc.runtime.caching).
+        self.transaction: Any = None
         #: plan mode: the longest remaining path from this run (see flowc.optimize).
         self.priority = 0.0
 

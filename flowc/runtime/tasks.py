@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from flowc.exceptions import ReservedArgumentError
 from flowc.runtime import engine, mapping
+from flowc.runtime.caching import NOT_SET
 from flowc.runtime.context import flow_run_var
 
 if TYPE_CHECKING:
@@ -53,6 +54,12 @@ class Task(Generic[R]):
         on_completion: list[Callable[..., Any]] | None = None,
         on_failure: list[Callable[..., Any]] | None = None,
         on_running: list[Callable[..., Any]] | None = None,
+        cache_policy: Any = NOT_SET,
+        refresh_cache: bool | None = None,
+        result_storage_key: str | None = None,
+        result_storage: Any = None,
+        on_commit: list[Callable[..., Any]] | None = None,
+        on_rollback: list[Callable[..., Any]] | None = None,
         **prefect_options: Any,
     ) -> None:
         if not callable(fn):
@@ -78,12 +85,31 @@ class Task(Generic[R]):
             install_print_logging()
         self.cache_key_fn = cache_key_fn
         self.cache_expiration = cache_expiration
-        self.persist_result = persist_result
+        self.refresh_cache = refresh_cache
+        self.result_storage_key = result_storage_key
+        self.result_storage = result_storage
+        #: as the user gave them; ``persist_result``/``cache_policy`` are Prefect's resolution
+        #: of the two (see flowc.runtime.caching.resolve_policy).
+        self._user_persist_result = persist_result
+        self._user_cache_policy = cache_policy
+        from flowc.runtime.caching import resolve_policy
+
+        self.persist_result, self.cache_policy = resolve_policy(
+            persist_result,
+            cache_policy,
+            cache_key_fn,
+            result_storage_key,
+            result_storage,
+            prefect_options.get("result_serializer"),
+        )
         self.on_completion = list(on_completion or ())
         self.on_failure = list(on_failure or ())
         self.on_running = list(on_running or ())
-        #: Prefect options flowc accepts and keeps but does not act on (result storage,
-        #: cache policies, ...): code written for Prefect still runs.
+        self.on_commit_hooks = list(on_commit or ())
+        self.on_rollback_hooks = list(on_rollback or ())
+        self.task_key = _task_key(fn)
+        #: Prefect options flowc accepts and keeps but does not act on (result serializers,
+        #: in-memory result caching, ...): code written for Prefect still runs.
         self.prefect_options = prefect_options
         self.isasync = inspect.iscoroutinefunction(fn)
         self._prepare_binding()
@@ -151,11 +177,31 @@ class Task(Generic[R]):
     # ----------------------------------------------------------------- options
 
     def retry_delay_for(self, attempt: int) -> float:
-        """Seconds to wait before retry number ``attempt`` (1-based); the last entry repeats."""
+        """Seconds to wait before retry number ``attempt`` (1-based); the last entry repeats.
+
+        With ``retry_jitter_factor``, the delay is drawn at random around that value, as
+        Prefect draws it, so that many runs failing together do not retry in lockstep.
+        """
         delays = self.retry_delay_seconds
         if not delays:
             return 0.0
-        return float(delays[min(attempt, len(delays)) - 1])
+        delay = float(delays[min(attempt, len(delays)) - 1])
+        jitter = self.prefect_options.get("retry_jitter_factor")
+        if jitter is not None and delay > 0:
+            from flowc.runtime.jitter import jittered
+
+            return jittered(delay, float(jitter))
+        return delay
+
+    def on_commit(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """Decorator: ``fn(transaction)`` runs when this task's result is committed."""
+        self.on_commit_hooks.append(fn)
+        return fn
+
+    def on_rollback(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """Decorator: ``fn(transaction)`` runs when a transaction this task staged rolls back."""
+        self.on_rollback_hooks.append(fn)
+        return fn
 
     def render_run_name(self, parameters: dict[str, Any]) -> str:
         template = self.task_run_name
@@ -189,10 +235,16 @@ class Task(Generic[R]):
             "log_prints": self.log_prints,
             "cache_key_fn": self.cache_key_fn,
             "cache_expiration": self.cache_expiration,
-            "persist_result": self.persist_result,
+            "persist_result": self._user_persist_result,
+            "cache_policy": self._user_cache_policy,
+            "refresh_cache": self.refresh_cache,
+            "result_storage_key": self.result_storage_key,
+            "result_storage": self.result_storage,
             "on_completion": self.on_completion,
             "on_failure": self.on_failure,
             "on_running": self.on_running,
+            "on_commit": self.on_commit_hooks,
+            "on_rollback": self.on_rollback_hooks,
             **self.prefect_options,
         }
         unknown = set(overrides) - set(options) - _KNOWN_PREFECT_OPTIONS
@@ -256,19 +308,24 @@ class Task(Generic[R]):
 
 _KNOWN_PREFECT_OPTIONS = frozenset(
     {
-        "cache_policy",
         "cache_result_in_memory",
-        "refresh_cache",
         "result_serializer",
-        "result_storage",
-        "result_storage_key",
         "retry_jitter_factor",
         "viz_return_value",
         "asset_deps",
-        "on_commit",
-        "on_rollback",
     }
 )
+
+
+def _task_key(fn: Callable[..., Any]) -> str:
+    """Prefect's task key: the function's name and a hash of its code (``task_input_hash``)."""
+    import hashlib
+
+    name = str(getattr(fn, "__qualname__", type(fn).__name__)).split(".")[-1]
+    code = getattr(fn, "__code__", None) or getattr(type(fn).__call__, "__code__", None)
+    if code is None:
+        return name
+    return f"{name}-{hashlib.md5(code.co_code, usedforsecurity=False).hexdigest()[:8]}"
 
 
 def _normalise_delays(value: Any, retries: int) -> list[float]:

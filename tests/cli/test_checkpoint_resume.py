@@ -163,3 +163,126 @@ def test_resume_on_dask_reruns_nothing_that_completed(tmp_path: Path, dask_addre
     second = _flowc(*on_dask, "--resume", "ckpt", log=second_log, cwd=tmp_path)
     assert second.wait(timeout=120) == 0, second.communicate()[1]
     assert _lines(second_log) == []
+
+
+# --------------------------------------------------------------------------- hostile input
+
+IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
+
+SMALL = """
+from prefect import flow, task
+
+
+@task
+def one():
+    return 1
+
+
+@flow
+def etl():
+    return one()
+"""
+
+CRAFTED = """
+import pathlib, pickle, sys
+
+
+class Payload:
+    def __reduce__(self):
+        return (pathlib.Path(sys.argv[1]).write_text, ("pwned",))
+
+
+sys.stdout.buffer.write(pickle.dumps(Payload()))
+"""
+
+
+def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "flowc", "run", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def _plant(directory: Path, tmp_path: Path, marker: Path) -> None:
+    """Replace every entry by a pickle whose loading writes ``marker``."""
+    script = tmp_path / "craft.py"
+    script.write_text(CRAFTED)
+    payload = subprocess.run(
+        [sys.executable, str(script), str(marker)], capture_output=True, timeout=120, check=True
+    ).stdout
+    entries = list(directory.rglob("*.pkl"))
+    assert entries
+    for entry in entries:
+        # the old unauthenticated layout: magic, sha256 of the payload, payload
+        import hashlib
+
+        entry.write_bytes(b"FLOWCKP1" + hashlib.sha256(payload).digest() + payload)
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="needs root to give the directory to another user")
+def test_resume_refuses_a_directory_another_user_owns_and_runs_no_planted_pickle(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "etl.py").write_text(SMALL)
+    assert _run("etl.py", "-q", "--checkpoint", "ckpt", cwd=tmp_path).returncode == 0
+    checkpoints, marker = tmp_path / "ckpt", tmp_path / "marker"
+    _plant(checkpoints, tmp_path, marker)
+    for path in [checkpoints, *checkpoints.rglob("*")]:
+        os.chown(path, 65534, 65534)
+    os.chmod(checkpoints, 0o777)
+    result = _run("etl.py", "-q", "--resume", "ckpt", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "owned by uid 65534" in result.stderr and "Traceback" not in result.stderr
+    assert not marker.exists()
+
+
+def test_resume_refuses_a_world_writable_directory(tmp_path: Path) -> None:
+    (tmp_path / "etl.py").write_text(SMALL)
+    assert _run("etl.py", "-q", "--checkpoint", "ckpt", cwd=tmp_path).returncode == 0
+    os.chmod(tmp_path / "ckpt", 0o777)
+    result = _run("etl.py", "-q", "--resume", "ckpt", cwd=tmp_path)
+    assert result.returncode == 2 and "writable by others" in result.stderr
+
+
+def test_a_planted_entry_in_your_own_directory_is_not_loaded(tmp_path: Path) -> None:
+    (tmp_path / "etl.py").write_text(SMALL)
+    assert _run("etl.py", "-q", "--checkpoint", "ckpt", cwd=tmp_path).returncode == 0
+    marker = tmp_path / "marker"
+    _plant(tmp_path / "ckpt", tmp_path, marker)
+    result = _run("etl.py", "--resume", "ckpt", "--report", "r.json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert not marker.exists()
+    assert "corrupt" in result.stdout + result.stderr  # reported, and the task ran again
+    import json
+
+    runs = json.loads((tmp_path / "r.json").read_text())["task_runs"]
+    assert [run["state"]["name"] for run in runs] == ["Completed"]
+
+
+def test_a_fifo_entry_does_not_hang_resume(tmp_path: Path) -> None:
+    (tmp_path / "etl.py").write_text(SMALL)
+    assert _run("etl.py", "-q", "--checkpoint", "ckpt", cwd=tmp_path).returncode == 0
+    (entry,) = (tmp_path / "ckpt").rglob("*.pkl")
+    entry.unlink()
+    os.mkfifo(entry)
+    result = _run("etl.py", "--resume", "ckpt", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "not a regular file" in result.stdout + result.stderr
+
+
+def test_resume_of_a_missing_directory_fails_before_the_file_runs(tmp_path: Path) -> None:
+    (tmp_path / "etl.py").write_text(SMALL + "\netl()\n")  # module-level code runs the flow
+    result = _run("etl.py", "--resume", str(tmp_path / "nonexistent"), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "does not exist" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_checkpoint_says_when_module_level_code_ran_the_flow(tmp_path: Path) -> None:
+    (tmp_path / "etl.py").write_text(SMALL + "\netl()\n")
+    result = _run("etl.py", "--checkpoint", "ckpt", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "nothing was checkpointed" in result.stdout + result.stderr
+    assert 'if __name__ == "__main__"' in result.stdout + result.stderr

@@ -536,3 +536,66 @@ def test_a_run_killed_while_writing_leaves_only_whole_entries(tmp_path):
             found += 1
             assert value == {"n": n, "payload": bytes([n % 256]) * (64 * 1024 + n)}
     assert found == stored
+
+
+# --------------------------------------------------------------------------- hostile input
+
+
+def test_a_symlinked_shard_is_not_written_through(tmp_path, caplog):
+    store = _store(tmp_path)
+    key = _key(store, 1)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (store.directory / key[:2]).symlink_to(outside, target_is_directory=True)
+    with caplog.at_level(logging.WARNING, logger="flowc.runtime"):
+        assert store.put(key, 1) is False
+    assert list(outside.iterdir()) == []
+    assert any("symbolic link" in r.getMessage() for r in caplog.records)
+
+
+def test_a_fifo_entry_is_a_miss_not_a_hang(tmp_path, caplog):
+    store = _store(tmp_path)
+    key = _key(store, 1)
+    (store.directory / key[:2]).mkdir(mode=0o700)
+    os.mkfifo(store.directory / key[:2] / f"{key}.pkl")
+    with caplog.at_level(logging.WARNING, logger="flowc.runtime"):
+        assert store.get(key) == (False, None)
+    assert any("not a regular file" in r.getMessage() for r in caplog.records)
+
+
+def test_an_empty_directory_open_to_others_is_taken_and_made_private(tmp_path):
+    directory = tmp_path / "ckpt"
+    directory.mkdir()
+    os.chmod(directory, 0o777)
+    CheckpointStore.open(directory, "etl", create=True)
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+
+
+def test_a_checkpoint_others_can_write_is_refused(tmp_path):
+    store = _store(tmp_path)
+    os.chmod(store.directory, 0o775)
+    for create in (True, False):
+        with pytest.raises(CheckpointError, match="writable by others"):
+            CheckpointStore.open(store.directory, "etl", create=create)
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="needs root to give the directory to another user")
+def test_a_checkpoint_another_user_owns_is_refused(tmp_path):
+    store = _store(tmp_path)
+    os.chown(store.directory, 65534, 65534)
+    with pytest.raises(CheckpointError, match="owned by uid 65534"):
+        CheckpointStore.open(store.directory, "etl", create=False)
+
+
+def test_check_directory_before_import(tmp_path):
+    from flowc.runtime.checkpoint import check_directory
+
+    with pytest.raises(CheckpointError, match="does not exist"):
+        check_directory(tmp_path / "missing", resume=True)
+    with pytest.raises(CheckpointError, match="holds no flowc checkpoint"):
+        check_directory(tmp_path, resume=True)
+    check_directory(tmp_path / "new", resume=False)  # created later, by the run
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(CheckpointError, match="not a directory"):
+        check_directory(tmp_path / "file", resume=False)

@@ -347,3 +347,57 @@ def test_flowc_run_on_its_own_dask_cluster_stops_on_ctrl_c_leaving_no_process(tm
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def test_ctrl_c_while_the_cluster_starts_says_one_line_and_leaves_no_process(tmp_path):
+    """Ctrl-C reaches every process of the terminal's group, workers still starting too."""
+    (tmp_path / "flows.py").write_text(FLOW)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flowc", "run", "flows.py:slow", "-q", "--runner", "dask"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        family = {process.pid}
+        deadline = time.monotonic() + 120
+        while len(family) < 2 and process.poll() is None and time.monotonic() < deadline:
+            family |= {p.pid for p in psutil.Process(process.pid).children(True)}
+            time.sleep(0.01)  # until the cluster's worker processes are being started
+        os.killpg(process.pid, signal.SIGINT)
+        output, _ = process.communicate(timeout=120)
+        assert process.returncode == 130, output
+        lines = [line for line in output.splitlines() if line.strip()]
+        assert "Traceback" not in output and len(lines) == 1, output
+        assert lines[0].startswith("interrupted (Ctrl-C)")
+        assert wait_until_gone(family, seconds=60) == set()
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@task
+def kills_its_worker_once(marker):
+    if not os.path.exists(marker):
+        with open(marker, "w") as handle:
+            handle.write("died")
+        time.sleep(2)  # long enough for the worker to have told the driver it started
+        os._exit(1)
+    return "again"
+
+
+def test_a_run_dask_ran_again_after_its_worker_died_counts_the_lost_attempt(dask_address, tmp_path):
+    """Dask re-runs a task whose worker died (allowed failures); its side effects happened
+    twice, so the run says so: two attempts, and why. (A worker that dies before it has
+    told the driver that the run started — within ``events.LINGER`` — goes unnoticed.)"""
+    marker = str(tmp_path / "marker")
+    state, records = run_on(
+        DaskTaskRunner(address=dask_address), lambda: kills_its_worker_once.submit(marker).result()
+    )
+    assert state.result() == "again"
+    (run,) = records
+    assert run.state.is_completed() and run.run_count == 2
+    assert "lost with their worker" in run.state.message

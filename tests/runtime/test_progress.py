@@ -239,3 +239,17 @@ def test_counts_many_runs_exactly() -> None:
 
         many()
     assert text_of(err).splitlines()[-1].startswith("progress: 2,000/2,000 task runs (100%)")
+
+
+def test_runs_cancelled_by_an_interrupt_are_not_counted_as_progress() -> None:
+    from flowc.runtime import engine, states
+    from flowc.runtime.inputs import Upstreams
+    from flowc.runtime.taskrun import TaskRun
+
+    records = mixed_records()
+    cancelled = [TaskRun(records[0].task, "submit", None, {}, Upstreams(), [], None) for _ in "ab"]
+    for run in cancelled:
+        engine._finalize(run, states.Cancelled("The task run was cancelled before it started."))
+    totals = {"ok": 5, "bad": 1, "after": 1}
+    line = progress_lines_snapshot(records + cancelled, totals, elapsed=10.0)
+    assert line.startswith("progress: 5/7 task runs (71%) · 2 failed · 2 cancelled")

@@ -239,7 +239,7 @@ def test_duplicate_is_fresh_unstarted_copy_with_same_configuration(make_runner):
 def test_placing_on_an_unstarted_runner_raises(make_runner):
     runner = make_runner()
     with pytest.raises(RuntimeError, match="must be started"):
-        runner.place(None, None, lambda: None, lambda outcome: None)
+        runner.place(None, None)
 
 
 def test_runner_names_match_prefect(make_runner, runner_kind):
@@ -340,3 +340,151 @@ def test_worker_traceback_names_the_real_files_and_lines(make_runner):
     text = "".join(traceback.format_exception(error))
     assert "<dynamic-code>" not in text
     assert __file__ in text and "return 1 / x" in text
+
+
+# --------------------------------------------------------------------------- the whole run in
+# the worker: what a Prefect user relies on where the task runs, on every runner
+
+
+#: attempts per key, in the process that runs the task: a retry sees what its attempt left.
+_WORKER_ATTEMPTS: dict[str, int] = {}
+
+
+@task(retries=2)
+def warms_up(key):
+    """Fails until the process running it has seen it fail once: worker-local state."""
+    _WORKER_ATTEMPTS[key] = _WORKER_ATTEMPTS.get(key, 0) + 1
+    if _WORKER_ATTEMPTS[key] < 2:
+        raise ConnectionError("cold cache")
+    return os.getpid()
+
+
+def test_retries_see_state_left_in_their_worker_by_earlier_attempts(make_runner):
+    key = os.urandom(8).hex()
+    state, records = run_on(make_runner(), lambda: warms_up.submit(key).result())
+    assert state.is_completed()
+    (run,) = records
+    assert run.state.name == "Completed" and run.run_count == 2
+
+
+@task
+def square(x):
+    return x * x
+
+
+@task
+def fan_out_inside(n):
+    """Submits, maps and calls tasks itself, then sums their results."""
+    mapped = square.map(range(n))
+    single = square.submit(10)
+    return sum(f.result() for f in mapped) + single.result() + square(3)
+
+
+def test_task_that_submits_and_maps_tasks_records_them_with_their_parent(make_runner):
+    state, records = run_on(make_runner(), lambda: fan_out_inside.submit(4).result())
+    assert state.result() == (0 + 1 + 4 + 9) + 100 + 9
+    parent = next(r for r in records if r.task.name == "fan_out_inside")
+    nested = [r for r in records if r.task.name == "square"]
+    assert sorted(r.kind for r in nested) == ["call", "map", "map", "map", "map", "submit"]
+    assert all(r.parent is parent for r in nested)
+    assert all(r.state.name == "Completed" and r.run_count == 1 for r in nested)
+    assert all(r.start is not None and r.end is not None for r in nested)
+    assert len({r.id for r in records}) == len(records) == 7
+
+
+@task
+def names_itself(message):
+    from flowc import get_run_logger
+    from flowc.runtime.context import current_flow_run, current_task_run
+
+    get_run_logger().warning(message)
+    return current_task_run().name, current_flow_run().run_name, current_flow_run().id
+
+
+def test_run_logger_and_run_names_inside_the_worker(make_runner, caplog):
+    message = f"hello from {os.urandom(4).hex()}"
+    with caplog.at_level("WARNING", logger="flowc"):
+        state, records = run_on(make_runner(), lambda: names_itself.submit(message).result())
+    task_run_name, flow_run_name, flow_run_id = state.result()
+    (run,) = records
+    assert task_run_name == run.name
+    assert flow_run_name == run.flow_run.run_name and flow_run_id == run.flow_run.id
+    logged = [r for r in caplog.records if r.getMessage() == message]
+    assert len(logged) == 1 and logged[0].task_run_name == run.name
+
+
+@task(retries=1)
+def dies_once(marker):
+    """Kills the process running it on its first attempt; completes on the second."""
+    if not os.path.exists(marker):
+        with open(marker, "w") as handle:
+            handle.write("died")
+        os._exit(1)
+    return "survived"
+
+
+@task
+def always_dies(marker):
+    os._exit(1)
+
+
+def test_worker_killed_mid_attempt_is_retried_per_retries_else_crashed(
+    make_runner, runner_kind, tmp_path
+):
+    if runner_kind == "threads":
+        pytest.skip("os._exit in a thread would end the test process itself")
+    if runner_kind == "dask":
+        pytest.skip("Dask's scheduler re-runs a task whose worker died (allowed-failures)")
+
+    def body():
+        again = dies_once.submit(str(tmp_path / "once"))
+        gone = always_dies.submit(str(tmp_path / "always"))
+        return again.result(), gone.wait()
+
+    state, records = run_on(make_runner(), body)
+    again, gone = records
+    assert again.state.name == "Completed" and again.run_count == 2
+    assert gone.state.is_crashed() and gone.run_count == 1
+    assert state.result()[0] == "survived"
+
+
+class _Unrebuildable(Exception):
+    """Pickles, but cannot be rebuilt on the driver: its __init__ needs two arguments."""
+
+    def __init__(self, a, b):
+        super().__init__(f"{a}/{b}")
+
+
+@task
+def takes(value):
+    return "ran"
+
+
+@task
+def returns_lock():
+    return threading.Lock()
+
+
+@task
+def raises_unrebuildable():
+    raise _Unrebuildable(1, 2)
+
+
+def test_what_cannot_be_pickled_fails_its_run_naming_the_type(make_runner, runner_kind):
+    def body():
+        futures = [
+            takes.submit(threading.Lock()),
+            returns_lock.submit(),
+            raises_unrebuildable.submit(),
+        ]
+        wait(futures)
+        return {"states": [f.state for f in futures]}
+
+    state, _ = run_on(make_runner(), body)
+    argument, result, exception = state.result()["states"]
+    if runner_kind == "threads":  # nothing leaves the process
+        assert argument.is_completed() and result.is_completed() and exception.is_failed()
+        return
+    assert argument.is_failed() and "argument 'value' cannot be pickled" in argument.message
+    assert result.is_failed() and "result of type lock" in result.message
+    assert exception.is_failed() and "_Unrebuildable" in exception.message

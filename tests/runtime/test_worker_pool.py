@@ -108,7 +108,9 @@ def touch(path: str) -> None:
 
 def ignore_sigterm_and_sleep(path: str) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    Path(path).write_text(str(os.getpid()))
+    partial = Path(f"{path}.partial")  # the test reads the pid as soon as the file exists
+    partial.write_text(str(os.getpid()))
+    partial.rename(path)
     time.sleep(LONG)
 
 

@@ -1,9 +1,11 @@
 """The contract every task runner meets, and nothing more.
 
-The engine owns states, retries, timeouts, input resolution and callbacks. A runner only
-*places* a call somewhere — a thread, a process, a Dask or Ray worker — and hands back a
-``concurrent.futures.Future`` of its :class:`~flowc.runtime.calls.Outcome`. That keeps every
-backend small and makes the same failure semantics hold on all of them.
+A runner *places* a call somewhere — a thread, a process, a Dask or Ray worker — and hands
+back a :class:`Placement`: the future of its :class:`~flowc.runtime.calls.Outcome`. That,
+with start (``with runner:``), shut down and :meth:`TaskRunner.duplicate`, is the whole
+contract, as small as ``concurrent.futures.Executor``'s. The engine owns states, retries,
+timeouts, input resolution and callbacks (on a runner of another process, the engine of the
+worker does: the call placed there is a whole task run, see :mod:`flowc.runtime.placed`).
 
 ``submit`` and ``map`` are here too, with Prefect's signatures, for code that drives a runner
 directly; they go through the engine like ``Task.submit`` does.
@@ -13,7 +15,9 @@ from __future__ import annotations
 
 import abc
 import concurrent.futures
+import logging
 import os
+import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -24,24 +28,60 @@ if TYPE_CHECKING:
     from flowc.runtime.taskrun import TaskRun
     from flowc.runtime.tasks import Task
 
-__all__ = ["OnDone", "OnStart", "TaskRunner", "deliver"]
+__all__ = ["Placement", "TaskRunner"]
 
 RunnerT = TypeVar("RunnerT", bound="TaskRunner")
-OnStart = Callable[[], None]
-OnDone = Callable[["Outcome | BaseException"], None]
+logger = logging.getLogger("flowc.runtime")
+_lock = threading.Lock()
 
 
-def deliver(future: concurrent.futures.Future[Outcome], on_done: OnDone) -> None:
-    """Hand a runner future's outcome (or failure to run) to ``on_done`` when it settles."""
+class Placement:
+    """The future of one placed call's outcome.
 
-    def settle(done: concurrent.futures.Future[Outcome]) -> None:
-        if done.cancelled():
-            on_done(concurrent.futures.CancelledError())
-            return
-        error = done.exception()
-        on_done(error if error is not None else done.result())
+    Lighter than ``concurrent.futures.Future`` (no condition variable: nobody blocks on it,
+    the engine only attaches a callback), as a trivial task's call costs a few microseconds.
+    A runner settles it once with :meth:`set_outcome`; :meth:`cancel` is a runner's best
+    effort to stop the call (before it starts, or, where it can, while it runs).
+    """
 
-    future.add_done_callback(settle)
+    __slots__ = ("_settled", "_outcome", "_callbacks")
+
+    def __init__(self) -> None:
+        self._settled = False
+        self._outcome: Outcome | BaseException | None = None
+        self._callbacks: list[Callable[[Outcome | BaseException], object]] | None = None
+
+    def add_done_callback(self, fn: Callable[[Outcome | BaseException], object]) -> None:
+        """Call ``fn(outcome)`` once settled: now, in this thread, if it already is."""
+        with _lock:
+            if not self._settled:
+                if self._callbacks is None:
+                    self._callbacks = [fn]
+                else:
+                    self._callbacks.append(fn)
+                return
+        fn(self._outcome)  # type: ignore[arg-type]
+
+    def set_outcome(self, outcome: Outcome | BaseException) -> bool:
+        """Settle the placement; False (and nothing done) if it already was."""
+        with _lock:
+            if self._settled:
+                return False
+            self._settled, self._outcome = True, outcome
+            callbacks, self._callbacks = self._callbacks, None
+        for callback in callbacks or ():
+            try:
+                callback(outcome)
+            except Exception:
+                logger.exception("flowc could not hand over the outcome of a task call")
+        return True
+
+    def done(self) -> bool:
+        return self._settled
+
+    def cancel(self) -> bool:
+        """Stop the call if this runner can; True if it will not complete normally."""
+        return self.set_outcome(concurrent.futures.CancelledError())
 
 
 class TaskRunner(abc.ABC):
@@ -82,21 +122,21 @@ class TaskRunner(abc.ABC):
         """Release what :meth:`_start` acquired; never wait on calls abandoned by timeouts."""
 
     @abc.abstractmethod
-    def _place(self, run: TaskRun, call: Call, on_start: OnStart, on_done: OnDone) -> Any:
-        """Start ``call`` somewhere and return a handle for :meth:`interrupt`.
+    def _place(self, run: TaskRun, call: Call) -> Placement:
+        """Start ``call`` (made for ``run``) somewhere; the future of its outcome.
 
-        ``on_start()`` must run when (or before) the call begins; ``on_done`` must be called
-        once, with the call's :class:`Outcome`, or with the exception that kept the runner
-        from running it (a dead worker, an argument that does not pickle).
+        The placement settles once, with the call's :class:`Outcome`, or with the exception
+        that kept the runner from running it (a dead worker, an argument that does not
+        pickle). ``call.on_start``, if set, must run when (or before) the call begins.
         """
 
-    def place(self, run: TaskRun, call: Call, on_start: OnStart, on_done: OnDone) -> Any:
+    def place(self, run: TaskRun, call: Call) -> Placement:
         if not self._started:
             raise RuntimeError(
                 f"The task runner {type(self).__name__} must be started (entered with `with`) "
                 "before work is submitted to it."
             )
-        return self._place(run, call, on_start, on_done)
+        return self._place(run, call)
 
     def resolve_inputs(self, run: TaskRun) -> dict[str, Any]:
         """The arguments ``run`` is called with, by parameter name; its upstreams are final.
@@ -111,11 +151,6 @@ class TaskRunner(abc.ABC):
 
         resolved: dict[str, Any] = resolve_inputs(run.parameters)
         return resolved
-
-    def interrupt(self, handle: Any, exc: BaseException) -> None:
-        """Try to stop a placed call that outlived its timeout. Best effort by default."""
-        if isinstance(handle, concurrent.futures.Future):
-            handle.cancel()
 
     @property
     def worker_count(self) -> int:

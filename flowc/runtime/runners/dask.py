@@ -1,7 +1,9 @@
 """Runs task calls on a Dask cluster: a ``LocalCluster`` it starts, or one it is given.
 
-The engine still decides everything (states, retries, timeouts, when a run is ready); Dask
-only runs calls. Each call is one Dask task keyed by its task name, run id and attempt, and
+The engine decides everything (states, retries, timeouts, when a run is ready); Dask
+only runs calls. A task run is one Dask task — the whole run, its attempts executed by the
+engine on the worker (see :mod:`flowc.runtime.worker`) — keyed by its task name, run id and
+placement, and
 an upstream's result reaches its downstream as a Dask dependency, worker to worker (see
 :mod:`flowc.runtime.runners.remote`). Outcomes come back on one thread that gathers finished
 results in batches and hands them to the engine, so no engine code runs on Dask's threads and
@@ -16,33 +18,24 @@ before its run is Crashed: the second try is for innocent calls that shared the 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import itertools
-import os
-import pickle
-import signal
-import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import dask
 import distributed
-from dask.utils import parse_timedelta
 from distributed.utils import import_term
 
-from flowc.runtime.calls import Call, Outcome
-from flowc.runtime.groupcall import GroupCall
-from flowc.runtime.runners.base import OnDone, OnStart, TaskRunner
+from flowc.runtime.calls import Outcome
+from flowc.runtime.runners import dask_cluster, wire
 from flowc.runtime.runners.remote import (
+    ClusterRunner,
     ClusterUnreachable,
+    Deliver,
     Deliveries,
     Shipments,
-    check_reachable,
-    pickle_call,
     run_shipped,
-    unsendable_result,
 )
 
 if TYPE_CHECKING:
@@ -50,19 +43,12 @@ if TYPE_CHECKING:
 
 __all__ = ["ClusterUnreachable", "DaskTaskRunner"]
 
-CONNECT_TIMEOUT = 10.0  # seconds to reach a scheduler at ``address=``
-ALLOWED_FAILURES = 1  # worker deaths a task may cause on the runner's own cluster, minus one
 _CLOSE_TIMEOUT = 10.0
 _ABANDON_TIMEOUT = 3.0  # Ctrl-C: close fast, the nannies kill what does not stop
-_SEND_INTERVAL = 0.002  # seconds between the client's batches of messages to the scheduler
 
 
-class DaskTaskRunner(TaskRunner):
-    """Task calls on Dask workers; Prefect's arguments, with ``duplicate()`` keeping ``cluster``."""
-
-    in_process = False
-    supports_groups = True
-    supports_pipelining = True
+class DaskTaskRunner(ClusterRunner):
+    """Task runs on Dask workers; Prefect's arguments, with ``duplicate()`` keeping ``cluster``."""
 
     def __init__(
         self,
@@ -74,7 +60,7 @@ class DaskTaskRunner(TaskRunner):
         client_kwargs: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
-        _check_arguments(cluster, address, cluster_class, cluster_kwargs, adapt_kwargs)
+        dask_cluster.check_arguments(cluster, address, cluster_class, cluster_kwargs, adapt_kwargs)
         if isinstance(cluster_class, str):
             try:
                 cluster_class = import_term(cluster_class)
@@ -92,7 +78,6 @@ class DaskTaskRunner(TaskRunner):
         self._client: distributed.Client | None = None
         self._own_cluster: Any = None
         self._deliveries: Deliveries | None = None
-        self._shipments = Shipments()
         self._placements = itertools.count()
 
     @property
@@ -119,11 +104,11 @@ class DaskTaskRunner(TaskRunner):
     def _start(self) -> None:
         self._shipments = Shipments()
         if self.address is not None:
-            self._client = _connect(self.address, self.client_kwargs)
+            self._client = dask_cluster.connect(self.address, self.client_kwargs)
         else:
             cluster = self.cluster
             if cluster is None:
-                cluster = self._own_cluster = _start_cluster(
+                cluster = self._own_cluster = dask_cluster.start_cluster(
                     self.cluster_class, self.cluster_kwargs
                 )
             try:
@@ -133,7 +118,7 @@ class DaskTaskRunner(TaskRunner):
             except BaseException:
                 self._close_own_cluster(_ABANDON_TIMEOUT)
                 raise
-        _tune(self._client)
+        dask_cluster.tune(self._client)
         self._deliveries = Deliveries(
             "flowc-dask-results", functools.partial(_gathered, self._client)
         )
@@ -171,27 +156,23 @@ class DaskTaskRunner(TaskRunner):
         if cluster is None:
             return
         if kill_workers:
-            _kill_worker_processes(cluster)
+            dask_cluster.kill_worker_processes(cluster)
         with contextlib.suppress(Exception):
             cluster.close(timeout=timeout)
 
-    def _place(
-        self, run: TaskRun, call: Call, on_start: OnStart, on_done: OnDone
-    ) -> distributed.Future:
-        client, deliveries = self._client, self._deliveries
-        if client is None or deliveries is None:
+    def _submit(self, run: TaskRun, payload: bytes, upstreams: dict[str, Any]) -> Any:
+        client = self._client
+        if client is None:
             raise RuntimeError("the Dask task runner is shutting down; the call was not sent")
-        payload = pickle_call(run, call)
-        upstreams = self._shipments.inputs_of(run)
-        on_start()
-        # Unique per placement: a pipelined attempt that gave way is placed again with the
-        # same run_count, and Dask would hand back the old future for a key it knows.
+        # Unique per placement: a pipelined run that gave way is placed again, and Dask would
+        # hand back the old future for a key it knows.
         key = f"{run.task.name}-{run.id.hex}-{next(self._placements)}"
-        future = client.submit(run_shipped, payload, upstreams, key=key, pure=False)
-        if not isinstance(call, GroupCall):  # a group's result is not its first run's
-            self._shipments.placed(run, future)
-        deliveries.watch(future, functools.partial(self._settle, run, on_done))
-        return future
+        return client.submit(run_shipped, payload, upstreams, key=key, pure=False)
+
+    def _watch(self, native: Any, deliver: Deliver) -> None:
+        if self._deliveries is None:
+            raise RuntimeError("the Dask task runner is shutting down; the call was not sent")
+        self._deliveries.watch(native, deliver)
 
     @property
     def worker_count(self) -> int:
@@ -205,152 +186,14 @@ class DaskTaskRunner(TaskRunner):
         except Exception:
             return super().worker_count
 
-    def _settle(self, run: TaskRun, on_done: OnDone, outcome: Outcome | BaseException) -> None:
-        on_done(outcome)
-        self._shipments.settled(run)
-
-    def resolve_inputs(self, run: TaskRun) -> dict[str, Any]:
-        return self._shipments.resolve_inputs(run)
-
-    def interrupt(self, handle: Any, exc: BaseException) -> None:
-        """Cancel the Dask task; the worker frees its slot at the deadline in any case."""
-        with contextlib.suppress(Exception):
-            handle.cancel()
+    def _cancel(self, native: Any) -> None:
+        native.cancel()
 
     def __repr__(self) -> str:
         names = ("cluster", "address", "cluster_class", "cluster_kwargs", "adapt_kwargs")
         given = {name: getattr(self, name) for name in (*names, "client_kwargs")}
         shown = ", ".join(f"{name}={value!r}" for name, value in given.items() if value)
         return f"DaskTaskRunner({shown})"
-
-
-def _check_arguments(
-    cluster: Any,
-    address: str | None,
-    cluster_class: Any,
-    cluster_kwargs: dict[str, Any] | None,
-    adapt_kwargs: dict[str, Any] | None,
-) -> None:
-    """Prefect's rules: one way to find the cluster, and nothing that contradicts it."""
-    described = {
-        "cluster": cluster is not None,
-        "cluster_class": cluster_class is not None,
-        "cluster_kwargs": bool(cluster_kwargs),
-        "adapt_kwargs": bool(adapt_kwargs),
-    }
-    if address is not None:
-        clash = [name for name, given in described.items() if given]
-        if clash:
-            raise ValueError(
-                f"DaskTaskRunner got address= and {', '.join(clash)}: address= connects to a "
-                "running scheduler, the others describe a cluster to use or start; give one"
-            )
-    if cluster is not None and (described["cluster_class"] or described["cluster_kwargs"]):
-        clash = [name for name in ("cluster_class", "cluster_kwargs") if described[name]]
-        raise ValueError(
-            f"DaskTaskRunner got cluster= and {', '.join(clash)}: cluster= is a cluster that "
-            f"already exists, {' and '.join(clash)} describe one to start; drop one side"
-        )
-
-
-def _start_cluster(cluster_class: Any, cluster_kwargs: dict[str, Any]) -> Any:
-    """Start the runner's own cluster: by default a loopback-only ``LocalCluster``."""
-    cls = cluster_class or distributed.LocalCluster
-    kwargs = dict(cluster_kwargs)
-    if isinstance(cls, type) and issubclass(cls, distributed.LocalCluster):
-        kwargs.setdefault("processes", True)
-        kwargs.setdefault("n_workers", os.cpu_count() or 1)
-        # Loopback only. Its HTTP server (the dashboard when bokeh is installed) always
-        # starts: give it a free port. In-process workers talk over inproc://, but their own
-        # HTTP servers would listen on every interface unless told otherwise.
-        kwargs.setdefault("dashboard_address", "127.0.0.1:0")
-        if kwargs["processes"]:
-            kwargs.setdefault("host", "127.0.0.1")
-        else:
-            kwargs.setdefault("worker_dashboard_address", "127.0.0.1:0")
-    with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}):
-        try:
-            return cls(**kwargs)
-        except Exception as exc:
-            hint = ""
-            if kwargs.get("processes", True):
-                hint = (
-                    "; if this script calls a flow at import time, call it under "
-                    "`if __name__ == '__main__':` (worker processes re-import the main module), "
-                    "or pass cluster_kwargs={'processes': False}"
-                )
-            name = getattr(cls, "__name__", repr(cls))
-            raise RuntimeError(f"could not start a Dask {name}: {exc}{hint}") from exc
-
-
-def _kill_worker_processes(cluster: Any) -> None:
-    """SIGKILL the worker processes of a local cluster (nannies told not to restart them)."""
-    kill = getattr(signal, "SIGKILL", signal.SIGTERM)
-    for nanny in list(getattr(cluster, "workers", {}).values()):
-        process = getattr(nanny, "process", None)  # in-process workers have none
-        pid = getattr(process, "pid", None)
-        if isinstance(pid, int):
-            with contextlib.suppress(Exception):
-                nanny.auto_restart = False
-                os.kill(pid, kill)
-
-
-def _connect(address: str, client_kwargs: dict[str, Any]) -> distributed.Client:
-    """A client of the scheduler at ``address``, or :class:`ClusterUnreachable` in time."""
-    kwargs = {"timeout": CONNECT_TIMEOUT, **client_kwargs}
-    timeout = float(parse_timedelta(kwargs["timeout"]) or CONNECT_TIMEOUT)
-    check_reachable(address, timeout, "Dask scheduler")
-    _handshake(address, timeout, kwargs.get("security"))
-    try:
-        return distributed.Client(address, **kwargs)
-    except (OSError, TimeoutError) as exc:
-        raise ClusterUnreachable(
-            f"cannot connect to the Dask scheduler at {address!r} within {timeout:g} s ({exc}): "
-            "check that it is running and that the address is right"
-        ) from None
-
-
-def _handshake(address: str, timeout: float, security: Any) -> None:
-    """Greet the scheduler once, on a helper thread, giving up after ``timeout``.
-
-    Dask's own handshake has no time limit: ``Client`` would wait forever on an address that
-    accepts connections and never answers (a wrong port, a stuck scheduler).
-    """
-    args = {}
-    if hasattr(security, "get_connection_args"):  # a ``distributed.security.Security``
-        args = security.get_connection_args("client")
-    failure: list[BaseException] = []
-
-    async def greet() -> None:
-        comm = await asyncio.wait_for(distributed.comm.connect(address, timeout, **args), timeout)
-        await comm.close()
-
-    def run() -> None:
-        try:
-            asyncio.run(greet())
-        except BaseException as exc:  # reported by the caller's thread
-            failure.append(exc)
-
-    thread = threading.Thread(target=run, name="flowc-dask-handshake", daemon=True)
-    thread.start()
-    thread.join(timeout + 1)
-    if thread.is_alive() or failure:
-        reason = f"{type(failure[0]).__name__}: {failure[0]}" if failure else "no answer"
-        raise ClusterUnreachable(
-            f"the Dask scheduler at {address!r} did not answer within {timeout:g} s ({reason}): "
-            "check that the address is a running Dask scheduler's"
-        )
-
-
-def _tune(client: distributed.Client) -> None:
-    """Send this client's messages to the scheduler every 2 ms at most, not 10 ms.
-
-    The engine places a downstream call only once its upstream's outcome is back, so on a
-    chain every link waits for the client's next batch; Dask's workers batch at 2 ms.
-    """
-    comm = getattr(client, "scheduler_comm", None)
-    if comm is not None and isinstance(getattr(comm, "interval", None), (int, float)):
-        comm.interval = min(comm.interval, _SEND_INTERVAL)
 
 
 def _gathered(client: distributed.Client, futures: list[Any]) -> list[Outcome | BaseException]:
@@ -373,10 +216,8 @@ def _result_or_error(future: distributed.Future) -> Any:
 
 
 def _outcome_of(future: distributed.Future, value: Any) -> Outcome | BaseException:
-    if isinstance(value, Outcome):
-        return value
-    if isinstance(value, (TypeError, pickle.PickleError)):
-        return unsendable_result(value)  # the run fails, as on the process runner
+    if isinstance(value, bytes):
+        return wire.outcome_of(value)
     if isinstance(value, BaseException):
         return value
     if future.cancelled():

@@ -11,12 +11,12 @@ import concurrent.futures
 import inspect
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from flowc.runtime.calls import Call, Outcome
 from flowc.runtime.context import flow_run_var, task_run_var
-from flowc.runtime.runners.base import OnDone, OnStart, TaskRunner, deliver
-from flowc.runtime.runners.threads import Placed, raise_in_thread
+from flowc.runtime.runners.base import Placement, TaskRunner
+from flowc.runtime.runners.threads import Placed
 
 if TYPE_CHECKING:
     from flowc.runtime.taskrun import TaskRun
@@ -34,8 +34,8 @@ class InlineRunner(TaskRunner):
     def _shutdown(self, abandon_running: bool) -> None:
         pass
 
-    def _place(self, run: TaskRun, call: Call, on_start: OnStart, on_done: OnDone) -> Placed:
-        placed = Placed(run, call, on_start, on_done)
+    def _place(self, run: TaskRun, call: Call) -> Placed:
+        placed = Placed(run, call)
         if call.timeout is None:
             placed.execute()
         else:
@@ -43,14 +43,6 @@ class InlineRunner(TaskRunner):
                 target=placed.execute, name=f"flowc-call-{run.task.name}", daemon=True
             ).start()
         return placed
-
-    def interrupt(self, handle: Any, exc: BaseException) -> None:
-        from flowc.runtime.runners.threads import _interrupt_lock
-
-        with _interrupt_lock:
-            handle.cancelled = True
-            if handle.thread is not None:
-                raise_in_thread(handle.thread, type(exc))
 
 
 class LoopRunner(TaskRunner):
@@ -69,20 +61,27 @@ class LoopRunner(TaskRunner):
     def _shutdown(self, abandon_running: bool) -> None:
         pass
 
-    def _place(
-        self, run: TaskRun, call: Call, on_start: OnStart, on_done: OnDone
-    ) -> concurrent.futures.Future[Outcome]:
-        future = asyncio.run_coroutine_threadsafe(_execute_async(run, call, on_start), self._loop)
-        deliver(future, on_done)
-        return future
+    def _place(self, run: TaskRun, call: Call) -> Placement:
+        placement = Placement()
+        future = asyncio.run_coroutine_threadsafe(_execute_async(run, call), self._loop)
+
+        def settle(done: concurrent.futures.Future[Outcome]) -> None:
+            if done.cancelled():
+                placement.set_outcome(concurrent.futures.CancelledError())
+            else:
+                error = done.exception()
+                placement.set_outcome(error if error is not None else done.result())
+
+        future.add_done_callback(settle)
+        return placement
 
 
-async def _execute_async(run: TaskRun, call: Call, on_start: OnStart) -> Outcome:
+async def _execute_async(run: TaskRun, call: Call) -> Outcome:
     flow_token = flow_run_var.set(run.flow_run)
     task_token = task_run_var.set(run)
     start = time.time()
     try:
-        on_start()
+        call.started()
         value = call.fn(*call.args, **call.kwargs)
         if inspect.isawaitable(value):
             value = await value

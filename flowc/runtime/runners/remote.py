@@ -14,39 +14,42 @@ Both distributed runners do the same three things, so they live here once:
   (``allow_failure``) is passed by value, as the engine would.
 * **Worker side** (:func:`run_shipped`): the upstream outcomes arrive as values; while the
   call is unpickled, each placeholder turns into its upstream's result (it unpickles through
-  :func:`_received_value`), wherever the driver's traversal put it. Then the call runs, under
-  a watchdog thread when it has a timeout, so a call the engine gave up on frees its worker
-  slot at the deadline even when stuck in C (the engine has already settled it as TimedOut).
-* **Errors**: the call's :class:`~flowc.runtime.calls.Outcome` carries the worker-side
-  traceback text; an exception that would not survive the trip back is replaced by one that
-  says so; a cluster that cannot be reached raises :class:`ClusterUnreachable`.
+  :func:`_received_value`), wherever the driver's traversal put it. Then the call runs as
+  every runner of another process runs one (:mod:`flowc.runtime.runners.wire`).
+* **The runner** (:class:`ClusterRunner`): placing, settling and input resolution are the same
+  for both; a subclass only submits a packed call to its cluster and watches what comes back.
+  A cluster that cannot be reached raises :class:`ClusterUnreachable`.
 """
 
 from __future__ import annotations
 
+import abc
 import contextlib
+import functools
 import logging
 import queue
 import socket
 import threading
 import time
-import traceback
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import cloudpickle
 
-from flowc.exceptions import FlowcError, TaskRunTimeoutError
-from flowc.runtime.calls import Call, Outcome, UpstreamNotCompleted, run_call
+from flowc.exceptions import FlowcError
+from flowc.runtime.calls import Call, Outcome, UpstreamNotCompleted
+from flowc.runtime.groupcall import GroupCall
 from flowc.runtime.inputs import replace_runs
-from flowc.runtime.prefect_alias import prefect_aliases, prefect_aliases_active
-from flowc.runtime.runners.errors import CallNotSent
-from flowc.runtime.runners.threads import raise_in_thread
+from flowc.runtime.runners import wire
+from flowc.runtime.runners.base import Placement, TaskRunner
+from flowc.runtime.states import StateType
+from flowc.runtime.worker import UnitResult
 
 if TYPE_CHECKING:
     from flowc.runtime.taskrun import TaskRun
 
 __all__ = [
+    "ClusterRunner",
     "ClusterUnreachable",
     "Deliveries",
     "NotPlacedHere",
@@ -54,10 +57,8 @@ __all__ = [
     "UpstreamResult",
     "check_reachable",
     "host_and_port",
-    "pickle_call",
     "run_shipped",
     "run_shipped_positional",
-    "unsendable_result",
 ]
 
 
@@ -199,40 +200,6 @@ class Deliveries:
                     logger.exception("flowc could not deliver the outcome of a task call")
 
 
-def pickle_call(run: TaskRun, call: Call) -> bytes:
-    """The call as bytes for a worker; an unpicklable part fails the run, naming it."""
-    aliased = prefect_aliases_active()  # a task body may ``import prefect`` under flowc run
-    try:
-        return cloudpickle.dumps(
-            (call.fn, call.args, call.kwargs, call.timeout, call.is_async, aliased)
-        )
-    except Exception as exc:
-        raise CallNotSent(_unpicklable_message(run, call, exc)) from exc
-
-
-def _unpicklable_message(run: TaskRun, call: Call, exc: Exception) -> str:
-    where = f"task {run.task.name!r} cannot be sent to a cluster worker"
-    parts: list[tuple[str, Any]] = [("its function", call.fn)]
-    parts += [(f"positional argument {i}", value) for i, value in enumerate(call.args)]
-    parts += [(f"argument {name!r}", value) for name, value in call.kwargs.items()]
-    for label, value in parts:
-        try:
-            cloudpickle.dumps(value)
-        except Exception as inner:
-            return (
-                f"{where}: {label} cannot be pickled ({inner}); pass picklable data, "
-                "or run this task on the thread runner"
-            )
-    return f"{where}: {exc}"
-
-
-def unsendable_result(exc: BaseException) -> Outcome:
-    """The outcome of a call whose result could not be brought back to the driver."""
-    now = time.time()
-    error = RuntimeError(f"the task's result could not be sent back from the worker: {exc}")
-    return Outcome(False, error, now, now)
-
-
 def check_reachable(address: str, timeout: float, what: str) -> None:
     """Fail fast, naming ``address``, when nothing accepts connections at its host and port.
 
@@ -267,6 +234,71 @@ def host_and_port(address: str) -> tuple[str, int] | None:
     return host.strip("[]"), int(port)
 
 
+# --------------------------------------------------------------------------- the runner
+
+
+class ClusterRunner(TaskRunner):
+    """What Dask's and Ray's runners share: everything but submitting to their cluster.
+
+    A placed call goes out packed (:mod:`flowc.runtime.runners.wire`) with the native futures
+    of the upstream results it needs; its native future is kept for the downstream runs
+    (unless it is a group's, whose result is no one run's); its reply is watched by the
+    subclass's delivery thread and handed to the engine there.
+    """
+
+    in_process = False
+    supports_groups = True
+    supports_pipelining = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._shipments = Shipments()
+
+    @abc.abstractmethod
+    def _submit(self, run: TaskRun, payload: bytes, upstreams: dict[str, Any]) -> Any:
+        """Submit ``run_shipped(payload, upstreams)`` to the cluster; its native future."""
+
+    @abc.abstractmethod
+    def _watch(self, native: Any, deliver: Deliver) -> None:
+        """Call ``deliver`` with the outcome of ``native`` once it is done, on our thread."""
+
+    @abc.abstractmethod
+    def _cancel(self, native: Any) -> None:
+        """Ask the cluster to stop the call of ``native`` (best effort)."""
+
+    def _place(self, run: TaskRun, call: Call) -> Placement:
+        payload = wire.pack(run, call)
+        upstreams = self._shipments.inputs_of(run)
+        call.started()
+        native = self._submit(run, payload, upstreams)
+        if not isinstance(call, GroupCall):  # a group's result is not its first run's
+            self._shipments.placed(run, native)
+        placement = _ClusterPlacement(self, native)
+        self._watch(native, functools.partial(self._settle, run, placement))
+        return placement
+
+    def _settle(self, run: TaskRun, placement: Placement, outcome: Outcome | BaseException) -> None:
+        placement.set_outcome(outcome)
+        self._shipments.settled(run)
+
+    def resolve_inputs(self, run: TaskRun) -> dict[str, Any]:
+        return self._shipments.resolve_inputs(run)
+
+
+class _ClusterPlacement(Placement):
+    __slots__ = ("_runner", "_native")
+
+    def __init__(self, runner: ClusterRunner, native: Any) -> None:
+        super().__init__()
+        self._runner = runner
+        self._native = native
+
+    def cancel(self) -> bool:
+        with contextlib.suppress(Exception):
+            self._runner._cancel(self._native)
+        return not self.done()
+
+
 # --------------------------------------------------------------------------- worker side
 
 _received = threading.local()
@@ -281,64 +313,35 @@ def _received_value(key: str) -> Any:
     return values[key]
 
 
-def run_shipped(payload: bytes, upstreams: Mapping[str, Outcome]) -> Outcome:
-    """Worker side: unpickle the call with its upstream results in place, run it once."""
-    for key, outcome in upstreams.items():
-        if not outcome.ok:  # placed early (plan mode) and an upstream failed: do not run
+def run_shipped(payload: bytes, upstreams: Mapping[str, bytes]) -> bytes:
+    """Worker side: the packed call with its upstream results in place, run as ``wire`` runs
+    every call; nothing runs if an upstream placed alongside did not complete."""
+    values = {}
+    for key, reply in upstreams.items():
+        completed, value = _result_of(reply)
+        if not completed:  # placed early and an upstream did not complete: do not run
             now = time.time()
-            return Outcome(False, UpstreamNotCompleted(key), now, now)
-    _received.values = {key: outcome.value for key, outcome in upstreams.items()}
+            return cloudpickle.dumps(Outcome(False, UpstreamNotCompleted(key), now, now))
+        values[key] = value
+    _received.values = values
     try:
-        fn, args, kwargs, timeout, is_async, aliased = cloudpickle.loads(payload)
+        return wire.run_packed(payload)
     finally:
         _received.values = None
-    with prefect_aliases() if aliased else contextlib.nullcontext():
-        outcome = _run_with_deadline(fn, args, kwargs, timeout, is_async)
-    if not outcome.ok:
-        # The traceback text has it all. Dask would also ship the traceback object, whose
-        # frames of functions pickled by value read "<dynamic-code>", and a chained cause
-        # would keep the engine from attaching the text: send the bare exception, as pickle
-        # does on the other runners.
-        error = outcome.value
-        error.__traceback__ = error.__cause__ = error.__context__ = None
-        try:  # an exception that pickles may still fail to unpickle on the driver
-            cloudpickle.loads(cloudpickle.dumps(outcome.value))
-        except Exception as exc:
-            replacement = RuntimeError(
-                f"the task's exception {outcome.value!r} could not be sent back from the "
-                f"worker: {exc}"
-            )
-            return Outcome(False, replacement, outcome.start, outcome.end, outcome.traceback)
-    return outcome
 
 
-def run_shipped_positional(payload: bytes, keys: tuple[str, ...], *upstreams: Outcome) -> Outcome:
+def _result_of(reply: bytes) -> tuple[bool, Any]:
+    """Whether an upstream's placement completed, and its result: a whole task run's
+    (:class:`~flowc.runtime.worker.UnitResult`) or a single call's."""
+    outcome = wire.outcome_of(reply)
+    if not isinstance(outcome, Outcome):
+        return False, outcome
+    value = outcome.value
+    if outcome.ok and isinstance(value, UnitResult):
+        return value.type is StateType.COMPLETED, value.data
+    return outcome.ok, value
+
+
+def run_shipped_positional(payload: bytes, keys: list[str], *upstreams: bytes) -> bytes:
     """:func:`run_shipped` for Ray, which resolves object refs only as top-level arguments."""
     return run_shipped(payload, dict(zip(keys, upstreams, strict=True)))
-
-
-def _run_with_deadline(
-    fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any], timeout: float | None, is_async: bool
-) -> Outcome:
-    """Run the call; with a timeout, give up on it at the deadline and free this thread.
-
-    The engine has settled the run as TimedOut by then; this only returns the worker slot to
-    the cluster. The abandoned call is asked to stop (at its next bytecode) and left behind.
-    """
-    if timeout is None:
-        return run_call(fn, args, kwargs, None, True, is_async)
-    done: list[Outcome] = []
-    start = time.time()
-    thread = threading.Thread(
-        target=lambda: done.append(run_call(fn, args, kwargs, timeout, True, is_async)),
-        name="flowc-timed-call",
-        daemon=True,
-    )
-    thread.start()
-    thread.join(timeout)
-    if done:
-        return done[0]
-    if thread.ident is not None:
-        raise_in_thread(thread.ident, TaskRunTimeoutError)
-    exc = TaskRunTimeoutError(f"Task run exceeded timeout of {timeout} second(s)")
-    return Outcome(False, exc, start, time.time(), "".join(traceback.format_exception(exc)))

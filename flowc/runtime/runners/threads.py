@@ -21,11 +21,13 @@ import math
 import os
 import queue
 import threading
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
+from flowc.exceptions import TaskRunTimeoutError
 from flowc.runtime.calls import Call, Outcome, run_call
 from flowc.runtime.context import flow_run_var, task_run_var
-from flowc.runtime.runners.base import OnDone, OnStart, TaskRunner
+from flowc.runtime.runners.base import Placement, TaskRunner
 
 if TYPE_CHECKING:
     from flowc.runtime.taskrun import TaskRun
@@ -33,32 +35,52 @@ if TYPE_CHECKING:
 __all__ = ["Placed", "ThreadPoolTaskRunner", "raise_in_thread", "run_in_context"]
 
 
-class Placed:
-    """One placed call on a thread: enough to skip it if cancelled, or interrupt it."""
+class Placed(Placement):
+    """One call placed on a thread of this process: skipped if cancelled before it starts,
+    interrupted (its thread asked to raise) if cancelled while it runs."""
 
-    __slots__ = ("run", "call", "on_start", "on_done", "thread", "cancelled")
+    __slots__ = ("run", "call", "thread", "cancelled", "on_interrupt")
 
-    def __init__(self, run: TaskRun, call: Call, on_start: OnStart, on_done: OnDone) -> None:
+    def __init__(self, run: TaskRun, call: Call) -> None:
+        # Placement's fields, set here: one call less on the hottest path of the thread runner.
+        self._settled = False
+        self._outcome = None
+        self._callbacks = None
         self.run = run
         self.call = call
-        self.on_start = on_start
-        self.on_done = on_done
         self.thread: int | None = None
         self.cancelled = False
+        #: called after a running call was interrupted (the pool replaces its thread).
+        self.on_interrupt: Callable[[], None] | None = None
 
     def execute(self) -> None:
         if self.cancelled:
             return
         if self.call.timeout is None:
-            self.on_done(run_in_context(self.run, self.call, self.on_start))
+            self.set_outcome(run_in_context(self.run, self.call))
             return
-        # Interruptible: ``interrupt`` may only target this thread while the call runs.
+        # Interruptible: ``cancel`` may only target this thread while the call runs.
         with _interrupt_lock:
             self.thread = threading.get_ident()
-        outcome = run_in_context(self.run, self.call, self.on_start)
+        outcome = run_in_context(self.run, self.call)
         with _interrupt_lock:
             self.thread = None
-        self.on_done(outcome)
+        self.set_outcome(outcome)
+
+    def cancel(self) -> bool:
+        """Skip the call, or raise in its thread at its next bytecode if it is running.
+
+        Code blocked inside C (a long ``time.sleep``) sees it only when that returns; the
+        engine has already moved the run on, and its thread is not waited for at shutdown.
+        """
+        with _interrupt_lock:
+            self.cancelled = True
+            busy = self.thread is not None
+            if busy:
+                raise_in_thread(self.thread, TaskRunTimeoutError)  # type: ignore[arg-type]
+        if busy and self.on_interrupt is not None:
+            self.on_interrupt()
+        return True
 
 
 _interrupt_lock = threading.Lock()
@@ -137,10 +159,12 @@ class ThreadPoolTaskRunner(TaskRunner):
                 return
             if placed is not None and not placed.cancelled:
                 placed.cancelled = True
-                placed.on_done(concurrent.futures.CancelledError())
+                placed.set_outcome(concurrent.futures.CancelledError())
 
-    def _place(self, run: TaskRun, call: Call, on_start: OnStart, on_done: OnDone) -> Placed:
-        placed = Placed(run, call, on_start, on_done)
+    def _place(self, run: TaskRun, call: Call) -> Placed:
+        placed = Placed(run, call)
+        if call.timeout is not None:
+            placed.on_interrupt = self._replace_interrupted_thread
         self._queue.put(placed)
         if len(self._threads) < self._limit:
             self._add_thread()
@@ -161,24 +185,14 @@ class ThreadPoolTaskRunner(TaskRunner):
             self._threads.append(thread)
         thread.start()
 
-    def interrupt(self, handle: Any, exc: BaseException) -> None:
-        """Raise ``exc``'s type in the thread running the call, at its next bytecode.
-
-        Code blocked inside C (a long ``time.sleep``) sees it only when that returns; the
-        engine has already moved the run on, and its thread is not waited for at shutdown.
-        Until it returns, that thread does not count against ``max_workers``: a replacement
-        starts, so abandoned calls never starve the rest of the flow.
-        """
-        with _interrupt_lock:
-            handle.cancelled = True
-            busy = handle.thread is not None
-            if busy:
-                raise_in_thread(handle.thread, type(exc))
-        if busy:
-            with self._spawn_lock:
-                if self._limit:
-                    self._limit += 1
-            self._add_thread()
+    def _replace_interrupted_thread(self) -> None:
+        """A call interrupted while running may still hold its thread (stuck in C): until it
+        returns, that thread does not count against ``max_workers``, so abandoned calls never
+        starve the rest of the flow."""
+        with self._spawn_lock:
+            if self._limit:
+                self._limit += 1
+        self._add_thread()
 
     def __repr__(self) -> str:
         return f"ThreadPoolTaskRunner(max_workers={self.max_workers})"
@@ -200,12 +214,12 @@ def raise_in_thread(ident: int, exc_type: type[BaseException]) -> None:
     ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(exc_type))
 
 
-def run_in_context(run: TaskRun, call: Call, on_start: OnStart) -> Outcome:
+def run_in_context(run: TaskRun, call: Call) -> Outcome:
     """Execute a call in this process with the flow and task run set as the current context."""
     flow_token = flow_run_var.set(run.flow_run)
     task_token = task_run_var.set(run)
     try:
-        on_start()
+        call.started()
         return run_call(call.fn, call.args, call.kwargs, call.timeout, False, call.is_async)
     finally:
         task_run_var.reset(task_token)

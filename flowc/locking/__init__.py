@@ -1,0 +1,1 @@
+"""Locks on result records, for SERIALIZABLE transactions (``prefect.locking``)."""

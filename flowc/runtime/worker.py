@@ -1,0 +1,353 @@
+"""A task run placed on a process, Dask or Ray worker runs there whole, as Prefect runs it.
+
+The unit the driver sends is a task run, not one call: its inputs already resolved, its
+task with every option. Here, in the worker, the engine itself (:mod:`flowc.runtime.engine`)
+runs it against a *worker flow run* — a stand-in for the driver's flow run that carries its
+id, names and parameters — so everything that works on threads works the same way here:
+
+* the attempts loop: retries with their delays (lists and jitter), ``retry_condition_fn``,
+  the timeout of each attempt, ``on_running``/``on_completion``/``on_failure`` hooks — all in
+  the process that keeps the task's module state between attempts, as in Prefect;
+* the run context: ``get_run_logger()``, the run's and the flow run's names and parameters;
+* tasks that submit, map or call tasks: those nested runs execute on a thread pool of this
+  worker's own, started on first use (see ``docs/runners.md`` for why here and not on the
+  cluster), and the unit ends only once they are final.
+
+Every state change and every nested run is told to the driver as it happens
+(:mod:`flowc.runtime.events`) and returned again with the outcome, so the driver's report
+records each attempt and each nested run, with its parent, exactly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+import time
+import traceback
+import types
+from typing import TYPE_CHECKING, Any
+
+import cloudpickle
+
+from flowc.runtime import events
+from flowc.runtime.context import flow_run_var
+from flowc.runtime.flowrun import FlowRun
+from flowc.runtime.inputs import Upstreams
+from flowc.runtime.lineage import ResultLinks
+from flowc.runtime.states import State, StateType
+from flowc.runtime.taskrun import TaskRun
+
+if TYPE_CHECKING:
+    import uuid
+
+    from flowc.runtime.runners.base import TaskRunner
+    from flowc.runtime.tasks import Task
+
+__all__ = ["Unit", "UnitResult", "run_unit"]
+
+
+class Unit:
+    """One task run as the driver sends it: the task, its resolved inputs, who it is."""
+
+    __slots__ = (
+        "task_blob",
+        "kind",
+        "parameters",
+        "run_id",
+        "run_name",
+        "node",
+        "attempts_done",
+        "flow",
+        "channel",
+    )
+
+    def __init__(
+        self,
+        task_blob: bytes,
+        kind: str,
+        parameters: dict[str, Any],
+        run_id: uuid.UUID,
+        run_name: str,
+        node: str | None,
+        attempts_done: int,
+        flow: tuple[uuid.UUID, str, str, dict[str, Any], bool | None],
+        channel: events.Channel | None,
+    ) -> None:
+        #: the task, pickled once per flow run by the driver and unpickled once per worker.
+        self.task_blob = task_blob
+        self.kind = kind
+        self.parameters = parameters
+        self.run_id = run_id
+        self.run_name = run_name
+        self.node = node
+        #: attempts made before this placement (a worker that died took the last one).
+        self.attempts_done = attempts_done
+        #: the flow run: (id, flow name, run name, parameters, log_prints).
+        self.flow = flow
+        self.channel = channel
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Unit, tuple(getattr(self, name) for name in Unit.__slots__))
+
+    @property
+    def task(self) -> Task[Any]:
+        return task_from(self.task_blob)
+
+
+_tasks: dict[bytes, Any] = {}
+_TASKS_KEPT = 256
+
+
+def task_from(blob: bytes) -> Task[Any]:
+    """The task pickled in ``blob``: unpickled once per worker process, not once per run."""
+    task = _tasks.get(blob)
+    if task is None:
+        task = cloudpickle.loads(blob)
+        if len(_tasks) >= _TASKS_KEPT:
+            _tasks.clear()
+        _tasks[blob] = task
+    return task  # type: ignore[no-any-return]
+
+
+class UnitResult:
+    """How a unit ended: its final state (type, name, message, data), attempts and times,
+    the worker-side traceback text of a failure, and every event it sent."""
+
+    __slots__ = (
+        "type",
+        "name",
+        "message",
+        "data",
+        "traceback",
+        "run_count",
+        "start",
+        "end",
+        "events",
+    )
+
+    def __init__(
+        self,
+        type: StateType,
+        name: str,
+        message: str | None,
+        data: Any,
+        traceback: str | None,
+        run_count: int,
+        start: float | None,
+        end: float | None,
+        events: list[tuple[tuple[int, int], tuple[Any, ...]]],
+    ) -> None:
+        self.type = type
+        self.name = name
+        self.message = message
+        self.data = data
+        self.traceback = traceback
+        self.run_count = run_count
+        self.start = start
+        self.end = end
+        self.events = events
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (UnitResult, tuple(getattr(self, name) for name in UnitResult.__slots__))
+
+
+# --------------------------------------------------------------------------- the worker flow run
+
+
+class WorkerFlowRun(FlowRun):
+    """The driver's flow run, as seen from a worker running one of its task runs.
+
+    It has the driver's ids and names (for ``get_run_logger`` and run information) and the
+    engine's bookkeeping for the runs made here; it tells the driver of each run created and
+    each state set (the engine calls :meth:`created` and :meth:`state_set` through
+    ``FlowRun.observer``).
+    """
+
+    def __init__(self, unit: Unit) -> None:  # no super().__init__: nothing to register
+        flow_id, flow_name, run_name, parameters, log_prints = unit.flow
+        self.id = flow_id
+        #: what is read of the Flow object here; the driver holds the Flow itself.
+        self.flow = types.SimpleNamespace(name=flow_name, log_prints=log_prints)  # type: ignore[assignment]
+        self.name = flow_name
+        self.run_name = run_name
+        self.parameters = parameters
+        self.parent = None
+        self.root = self
+        self.record = None
+        self.runs = []
+        self.links = ResultLinks()
+        self.state = State(StateType.RUNNING)
+        self.start = time.time()
+        self.end = None
+        self.run_count = 1
+        self.records = []
+        self.flow_runs = []
+        self.node_counters = {}
+        self.source_file = None
+        self.plan = None
+        self.deferred = None
+        self.observer = self
+        self._outbox = events.Outbox(unit.channel) if unit.channel is not None else None
+        #: tells this execution of the unit from another the cluster may start after a
+        #: worker died: events are numbered within an execution.
+        self._execution = int.from_bytes(os.urandom(8), "little")
+        self._events: list[tuple[tuple[int, int], tuple[Any, ...]]] = []
+        self._events_lock = threading.Lock()
+        self._nested: TaskRunner | None = None
+        self._nested_lock = threading.Lock()
+
+    @property  # type: ignore[override]  # started on first use: most tasks submit nothing
+    def runner(self) -> TaskRunner:
+        with self._nested_lock:
+            if self._nested is None:
+                from flowc.runtime.runners.threads import ThreadPoolTaskRunner
+
+                self._nested = ThreadPoolTaskRunner().__enter__()
+            return self._nested
+
+    @runner.setter
+    def runner(self, value: TaskRunner) -> None:
+        raise AttributeError("a worker flow run's runner is its own")
+
+    def emit(self, event: tuple[Any, ...]) -> None:
+        with self._events_lock:
+            sequence = (self._execution, len(self._events) + 1)
+            self._events.append((sequence, event))
+            if self._outbox is not None:
+                self._outbox.put(sequence, event)
+
+    def created(self, run: TaskRun) -> None:
+        parent = run.parent
+        self.emit(
+            (
+                "created",
+                run.id.hex,
+                parent.id.hex if parent is not None else None,
+                run.task.name,
+                run.kind,
+                run.node,
+                run.name,
+                [up.id.hex for up in run.upstreams.edges()],
+                [up.id.hex for up in run.wait_for],
+            )
+        )
+
+    def state_set(self, run: TaskRun, state: State) -> None:
+        self.emit(
+            (
+                "state",
+                run.id.hex,
+                state.type.value,
+                state.name,
+                state.message,
+                state._ts,
+                run.run_count,
+            )
+        )
+
+    def finish(self) -> list[tuple[tuple[int, int], tuple[Any, ...]]]:
+        """Wait for the runs made here, stop their pool; every event sent, in order."""
+        with contextlib.suppress(BaseException):
+            self.wait_for_task_runs()
+        with self._nested_lock:
+            nested, self._nested = self._nested, None
+        if nested is not None:
+            nested.__exit__(None, None, None)
+        with self._events_lock:
+            if self._outbox is not None:
+                self._outbox.close()
+            return list(self._events)
+
+
+# --------------------------------------------------------------------------- running a unit
+
+
+def run_unit(unit: Unit) -> UnitResult:
+    """Run the task run of ``unit`` whole, here; never raises for what the task does."""
+    from flowc.runtime import engine
+    from flowc.runtime.runners.inline import InlineRunner
+
+    flow_run = WorkerFlowRun(unit)
+    task = unit.task
+    _forward_logs()
+    if task.log_prints or flow_run.flow.log_prints:
+        from flowc.runtime.prints import install_print_logging
+
+        install_print_logging()  # the task arrived unpickled, not built by its decorator
+    run = TaskRun(task, unit.kind, flow_run, unit.parameters, Upstreams(), [], None)
+    run._id = unit.run_id
+    run._name = unit.run_name
+    run.node = unit.node
+    run.run_count = unit.attempts_done
+    with InlineRunner() as runner:
+        engine.run_placed(run, runner)
+        state = run.wait()
+    recorded = flow_run.finish()
+    return _result_of(run, state, recorded)
+
+
+_RUN_FIELDS = ("flow_run_name", "flow_name", "task_run_name", "task_name")
+
+
+class _ToDriver(logging.Handler):
+    """Sends flowc's run loggers' records to the driver of the unit they are logged in."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        flow_run = flow_run_var.get()
+        observer = flow_run.root.observer if flow_run is not None else None
+        if observer is None:
+            return
+        fields = {name: getattr(record, name) for name in _RUN_FIELDS if hasattr(record, name)}
+        text = record.getMessage()
+        if record.exc_info:
+            text += "\n" + "".join(traceback.format_exception(*record.exc_info))
+        observer.emit(("log", record.name, record.levelno, text, record.created, fields))
+
+
+_forwarding = threading.Lock()
+
+
+def _forward_logs() -> None:
+    """Once per worker process: run loggers' records go to the driver, which shows them."""
+    logger = logging.getLogger("flowc")
+    if any(isinstance(handler, _ToDriver) for handler in logger.handlers):
+        return
+    with _forwarding:
+        if not any(isinstance(handler, _ToDriver) for handler in logger.handlers):
+            logger.addHandler(_ToDriver())
+            logger.setLevel(logging.DEBUG)  # the driver's logger decides what is shown
+
+
+def _result_of(
+    run: TaskRun, state: State, recorded: list[tuple[tuple[int, int], tuple[Any, ...]]]
+) -> UnitResult:
+    data, text = state.data, None
+    if isinstance(data, BaseException):
+        text = "".join(traceback.format_exception(type(data), data, data.__traceback__))
+        data = _sendable_exception(data)
+    return UnitResult(
+        state.type,
+        state.name,
+        state.message,
+        data,
+        text,
+        run.run_count,
+        run.start,
+        run.end,
+        recorded,
+    )
+
+
+def _sendable_exception(exc: BaseException) -> BaseException:
+    """``exc`` bare (its traceback is sent as text), or a stand-in if it cannot travel back."""
+    exc.__traceback__ = exc.__cause__ = exc.__context__ = None
+    try:
+        cloudpickle.loads(cloudpickle.dumps(exc))
+    except Exception as problem:
+        return RuntimeError(
+            f"the task's exception ({type(exc).__name__}: {exc}) could not be sent back from "
+            f"the worker: {problem}"
+        )
+    return exc
