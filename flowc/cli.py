@@ -8,11 +8,15 @@ the file's own code raised; 2 bad input; 130 interrupted.
 ``graph``, ``compile`` and ``explain`` (bottom of the file) read the file with the compiler,
 never importing it; their work lives in :mod:`flowc.compiler.render.command`.
 ``lint``, ``rules`` and ``rule`` register from :mod:`flowc.lint.cli`.
+
+Beside it: :mod:`flowc.cli_help` (how ``--help`` reads), :mod:`flowc.cli_pipe` (a closed
+stdout costs output, never the run) and :mod:`flowc.cli_messages` (the one wording of a bad
+``FILE[:FLOW]`` for every command).
 """
 
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal, NoReturn
 
@@ -20,6 +24,8 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from flowc.cli_help import HelpCommand, HelpGroup
+from flowc.cli_pipe import relay_closed_pipes
 from flowc.runtime import display, loader
 from flowc.runtime.flowrun import FlowRun
 from flowc.runtime.report import RunCapture
@@ -37,20 +43,41 @@ EXIT_INTERRUPTED = 130
 
 app = typer.Typer(
     name="flowc",
+    cls=HelpGroup,
     help="Compile, check and run Prefect-style flows.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help and usage errors, as ruff and pip print them
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from flowc import __version__
+
+        print(f"flowc {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _flowc() -> None:
+def _flowc(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            "-V",
+            help="Print flowc's version and exit.",
+            callback=_print_version,
+            is_eager=True,
+        ),
+    ] = False,
+) -> None:
     """Compile, check and run Prefect-style flows."""
 
 
-@app.command("run", context_settings={"ignore_unknown_options": True})
+@app.command("run", cls=HelpCommand, context_settings={"ignore_unknown_options": True})
 def run(
     target: Annotated[
         str,
@@ -403,11 +430,12 @@ def main() -> None:
     """The ``flowc`` console script."""
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(line_buffering=True)  # task prints show as they happen, piped too
-    try:
-        app(prog_name="flowc")
-    except KeyboardInterrupt:  # Ctrl-C outside the run (e.g. while shutting the runner down)
-        print("interrupted (Ctrl-C)", file=sys.stderr)
-        sys.exit(EXIT_INTERRUPTED)
+    with relay_closed_pipes():  # `flowc run ... | head -1`: the run and its report go on
+        try:
+            app(prog_name="flowc")
+        except KeyboardInterrupt:  # Ctrl-C outside the run (e.g. while shutting the runner down)
+            print("interrupted (Ctrl-C)", file=sys.stderr)
+            sys.exit(EXIT_INTERRUPTED)
 
 
 # --------------------------------------------------------------------- graph, compile, explain
@@ -432,7 +460,7 @@ _ExpandOpt = Annotated[
 ]
 
 
-@app.command("graph")
+@app.command("graph", cls=HelpCommand)
 def graph(
     target: _TargetArg,
     output: Annotated[
@@ -492,7 +520,8 @@ def graph(
         runs = overlay_for(run_report, compiled) if run_report is not None else None
         plan = runs.plan if runs is not None else compiled.selected_plan()  # --run: its flow
         data = renderers.render(plan, chosen, max_runs=max_runs, legend=legend, runs=runs)
-        _emit(data, output)
+        kind = "Mermaid" if chosen == "mermaid" else chosen.upper()
+        _emit(data, output, err, f"{kind}, {_flows_text(plan.flows)}")
         for note in runs.stderr_notes() if runs is not None else []:
             err.print(Text(note, style="yellow"), soft_wrap=True)
     except command.CommandError as exc:
@@ -501,7 +530,7 @@ def graph(
         _fail(err, str(exc), EXIT_USAGE)
 
 
-@app.command("compile")
+@app.command("compile", cls=HelpCommand)
 def compile_(
     target: _TargetArg,
     output: Annotated[
@@ -523,12 +552,13 @@ def compile_(
     err = Console(stderr=True)
     try:
         compiled = command.compile_target(target, param or [], expand=expand)
-        _emit(compiled.selected_plan().to_json() + "\n", output)
+        selected = compiled.selected_plan()
+        _emit(selected.to_json() + "\n", output, err, f"plan, {_flows_text(selected.flows)}")
     except command.CommandError as exc:
         _fail_lines(err, exc.lines)
 
 
-@app.command("explain")
+@app.command("explain", cls=HelpCommand)
 def explain(
     target: _TargetArg,
     param: _ParamsOpt = None,
@@ -653,12 +683,17 @@ def _explanation_table(flow: "FlowExplanation") -> "Table":
     return table
 
 
-def _emit(data: str | bytes, output: Path | None) -> None:
-    """``data`` to ``output`` atomically, or to stdout."""
+def _flows_text(flows: Sequence[object]) -> str:
+    return f"{len(flows)} flow" + ("s" if len(flows) != 1 else "")
+
+
+def _emit(data: str | bytes, output: Path | None, err: Console, what: str) -> None:
+    """``data`` to ``output`` atomically, saying so in one line on stderr; or to stdout."""
     from flowc.compiler.render.command import write_atomic
 
     if output is not None:
         write_atomic(output, data)
+        err.print(Text(f"wrote {output} ({what})"), soft_wrap=True, highlight=False)
     elif isinstance(data, bytes):
         sys.stdout.buffer.write(data)
     else:
@@ -732,7 +767,7 @@ def diff(
     try:
         chosen = diff_format(output, fmt)
         result, _, after = run_diff(old, new, git_rev, param or [])
-        _emit(render_diff(result, after, chosen), output)
+        _emit(render_diff(result, after, chosen), output, err, f"{chosen} diff")
     except command.CommandError as exc:
         _fail_lines(err, exc.lines)
     except DotNotFound as exc:
@@ -748,6 +783,9 @@ def _register_lint() -> None:
     from flowc.lint.cli import register
 
     register(app)
+    for command in app.registered_commands:  # their help reads like the others'
+        if command.cls is None or command.cls is typer.core.TyperCommand:
+            command.cls = HelpCommand
 
 
 _register_lint()

@@ -112,6 +112,32 @@ class FlowPlan(_Model):
                 return node
         raise KeyError(f"flow {self.name!r} has no node {node_id!r}")
 
+    def graph_problems(self) -> list[str]:
+        """What makes the graph unusable, one message per problem, each naming its node.
+
+        The schema cannot say these (a plan file may be edited by hand or by another tool):
+        duplicate node ids, edges to nodes that do not exist, negative counts or indexes, a
+        subflow node whose task is not ``flow:<name>`` (or the other way round), and cycles.
+        """
+        problems: list[str] = []
+        ids: set[str] = set()
+        for node in self.nodes:
+            if node.id in ids:
+                problems.append(f"node {node.id!r}: duplicate node id")
+            ids.add(node.id)
+            problems += [f"node {node.id!r}: {problem}" for problem in _node_problems(node)]
+        for edge in self.edges:
+            for end in (edge.source, edge.target):
+                if end not in ids:
+                    problems.append(
+                        f"edge {edge.source!r} -> {edge.target!r}: no node {end!r} in the flow"
+                    )
+        problems += [
+            f"node {cycle[0]!r}: in a cycle: {' -> '.join([*cycle, cycle[0]])}"
+            for cycle in _cycles(self.edges, ids)
+        ]
+        return problems
+
     def graph(self) -> nx.MultiDiGraph:
         """The flow's nodes and edges as a NetworkX multigraph (an edge per kind)."""
         import networkx as nx
@@ -122,6 +148,96 @@ class FlowPlan(_Model):
         for edge in self.edges:
             graph.add_edge(edge.source, edge.target, key=edge.kind, kind=edge.kind)
         return graph
+
+
+def _node_problems(node: Node) -> list[str]:
+    problems = []
+    if node.count is not None and node.count < 0:
+        problems.append(f"negative count {node.count}")
+    if node.index is not None and node.index < 0:
+        problems.append(f"negative index {node.index}")
+    if node.line < 1 or node.col < 1:
+        problems.append(f"line {node.line}, column {node.col}: both count from 1")
+    is_subflow_task = node.task.startswith("flow:")
+    if not node.task.strip() or node.task == "flow:":
+        problems.append("empty task name")
+    elif (node.kind == "subflow") != is_subflow_task:
+        expected = "'flow:<name>'" if node.kind == "subflow" else "a task name, not 'flow:...'"
+        problems.append(f"kind {node.kind!r} with task {node.task!r}: expected {expected}")
+    return problems
+
+
+def _cycles(edges: list[Edge], ids: set[str]) -> list[list[str]]:
+    """One cycle (a list of node ids) per strongly connected part that has one.
+
+    Tarjan's algorithm, iterative so a long chain cannot exhaust the recursion limit; kept
+    here rather than NetworkX's so that reading a plan never imports NetworkX.
+    """
+    successors: dict[str, list[str]] = {node: [] for node in ids}
+    for edge in edges:
+        if edge.source in ids and edge.target in ids:
+            successors[edge.source].append(edge.target)
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
+    for root in sorted(ids):
+        if root in index:
+            continue
+        work = [(root, iter(successors[root]))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(successors[child])))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                part = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    part.append(member)
+                    if member == node:
+                        break
+                if len(part) > 1 or node in successors[node]:
+                    cycles.append(_cycle_in(sorted(part), successors))
+    return cycles
+
+
+def _cycle_in(part: list[str], successors: dict[str, list[str]]) -> list[str]:
+    """The shortest cycle through ``part[0]`` inside the strongly connected ``part``."""
+    members = set(part)
+    start = part[0]
+    parents: dict[str, str] = {start: start}
+    frontier = [start]
+    while frontier:
+        following: list[str] = []
+        for node in frontier:
+            for child in successors[node]:
+                if child == start:
+                    path = [node]
+                    while path[-1] != start:
+                        path.append(parents[path[-1]])
+                    return path[::-1]
+                if child in members and child not in parents:
+                    parents[child] = node
+                    following.append(child)
+        frontier = following
+    return [start]  # not reached: every member of a strongly connected part is on a cycle
 
 
 class Plan(_Model):
@@ -144,6 +260,14 @@ class Plan(_Model):
         raise KeyError(
             f"no flow {name!r} in the plan (flows: {', '.join(f.name for f in self.flows)})"
         )
+
+    def graph_problems(self) -> list[str]:
+        """Every flow's :meth:`FlowPlan.graph_problems`, each prefixed with its flow."""
+        return [
+            f"flow {flow.name!r}: {problem}"
+            for flow in self.flows
+            for problem in flow.graph_problems()
+        ]
 
     def to_json(self, indent: int | None = 2) -> str:
         return self.model_dump_json(by_alias=True, indent=indent)

@@ -25,6 +25,9 @@ from flowc.plan import FlowPlan, Plan
 __all__ = ["PlanChoice", "PlanError", "choose_plan", "plan_blocker", "read_plan"]
 
 MODES = ("auto", "on", "off")
+#: A plan file larger than this is refused before it is parsed: a wrong path (a log, a
+#: device) must not exhaust memory.
+MAX_PLAN_BYTES = 256 * 2**20
 _MAX_ERRORS_SHOWN = 10
 
 
@@ -117,25 +120,67 @@ def _select(plan: Plan, flow: str | None, origin: str) -> FlowPlan:
 
 
 def read_plan(plan_path: Path, source_path: Path) -> Plan:
-    """A plan JSON, validated and checked against the file it was compiled from."""
-    try:
-        text = plan_path.read_bytes()
-    except OSError as exc:
-        raise PlanError(f"{plan_path}: cannot read the plan: {exc.strerror or exc}") from None
-    try:
-        plan = Plan.from_json(text)
-    except ValidationError as exc:
-        raise PlanError(_validation_lines(plan_path, exc)) from None
+    """A plan JSON, validated, checked against the file it was compiled from, and sound.
+
+    Every problem is a line naming the plan file (and the flow and node at fault); a plan
+    with any is refused.
+    """
+    plan = _parse_plan(plan_path)
     try:
         source = source_path.read_bytes()
     except OSError as exc:
         raise PlanError(f"{source_path}: cannot read the file: {exc.strerror or exc}") from None
-    if plan.source_sha256 is not None and plan.source_sha256 != hashlib.sha256(source).hexdigest():
+    recompile = f"recompile it: flowc compile {source_path} -o {plan_path}"
+    if not plan.source_sha256:
         raise PlanError(
-            f"{plan_path}: compiled from a different version of {source_path}; recompile it: "
-            f"flowc compile {source_path} -o {plan_path}"
+            f"{plan_path}: no source_sha256: cannot tell which version of {source_path} it was "
+            f"compiled from; {recompile}"
         )
+    if plan.source_sha256 != hashlib.sha256(source).hexdigest():
+        raise PlanError(
+            f"{plan_path}: compiled from a different version of {source_path}; {recompile}"
+        )
+    problems = plan.graph_problems() + _unknown_tasks(plan, source_path)
+    if problems:
+        shown = [f"{plan_path}: {problem}" for problem in problems[:_MAX_ERRORS_SHOWN]]
+        if len(problems) > _MAX_ERRORS_SHOWN:
+            shown.append(f"{plan_path}: ... and {len(problems) - _MAX_ERRORS_SHOWN} more problems")
+        raise PlanError("\n".join(shown))
     return plan
+
+
+def _parse_plan(plan_path: Path) -> Plan:
+    if plan_path.exists() and not plan_path.is_file():
+        raise PlanError(f"{plan_path}: not a regular file; give a plan written by flowc compile")
+    try:
+        with plan_path.open("rb") as handle:
+            text = handle.read(MAX_PLAN_BYTES + 1)
+    except OSError as exc:
+        raise PlanError(f"{plan_path}: cannot read the plan: {exc.strerror or exc}") from None
+    if len(text) > MAX_PLAN_BYTES:
+        raise PlanError(f"{plan_path}: larger than {MAX_PLAN_BYTES // 2**20} MiB; not a flowc plan")
+    try:
+        return Plan.from_json(text)
+    except ValidationError as exc:
+        raise PlanError(_validation_lines(plan_path, exc)) from None
+
+
+def _unknown_tasks(plan: Plan, source_path: Path) -> list[str]:
+    """Nodes naming a task (or subflow) that the source file does not call."""
+    from flowc.compiler import compile_file
+
+    try:
+        compiled = compile_file(source_path).plan  # call sites suffice: no expansion
+    except Exception:  # the file does not compile: loading it reports why
+        return []
+    known = {node.task for flow in compiled.flows for node in flow.nodes}
+    return [
+        f"flow {flow.name!r}: node {node.id!r}: unknown task {node.task!r} "
+        f"({source_path} calls no such task)"
+        for flow in plan.flows
+        for node in flow.nodes
+        if node.task not in known
+    ]
 
 
 def _validation_lines(plan_path: Path, exc: ValidationError) -> str:

@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 import cloudpickle
 
+from flowc.cli_messages import NO_FLOW, flow_listing, no_flow_named, path_problem
 from flowc.exceptions import FlowcError, ParameterTypeError
 from flowc.runtime import selection
 from flowc.runtime.flows import Flow, use_task_runner
@@ -250,10 +251,9 @@ def make_runner(
 
 def read_source(path: Path) -> str:
     """The file's text, decoded as Python decodes source (PEP 263 coding comments included)."""
-    if not path.exists():
-        raise FlowcUsageError(f"{path}: no such file")
-    if path.is_dir():
-        raise FlowcUsageError(f"{path}: is a directory; give a Python file (FILE.py[:FLOW])")
+    problem = path_problem(path)
+    if problem is not None:
+        raise FlowcUsageError(problem)
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -443,8 +443,8 @@ def find_flows(module: types.ModuleType) -> list[FoundFlow]:
     return sorted(found.values(), key=lambda item: (not item.local, item.line))
 
 
-def _listing(flows: list[FoundFlow]) -> str:
-    return ", ".join(f"{item.label} (line {item.line})" for item in flows)
+def _names(flows: list[FoundFlow]) -> list[tuple[str, str]]:
+    return [(item.flow.name, item.function_name) for item in flows]
 
 
 def select_flow(path: Path, flows: list[FoundFlow], name: str | None) -> FoundFlow:
@@ -452,13 +452,11 @@ def select_flow(path: Path, flows: list[FoundFlow], name: str | None) -> FoundFl
     if name is None:
         candidates = [item for item in flows if item.local] or flows
         if not candidates:
-            raise FlowcUsageError(
-                f"{path}: no flow found (a flow is a function decorated with @flow)"
-            )
+            raise FlowcUsageError(f"{path}: {NO_FLOW}")
         if len(candidates) > 1:
             raise FlowcUsageError(
-                f"{path}: {len(candidates)} flows found, pick one with FILE:FLOW — "
-                f"{_listing(candidates)}"
+                f"{path}: {len(candidates)} flows found, pick one with FILE:FLOW "
+                f"(its flows: {flow_listing(_names(candidates))})"
             )
         return candidates[0]
     keys: list[Callable[[FoundFlow], str]] = [
@@ -471,10 +469,10 @@ def select_flow(path: Path, flows: list[FoundFlow], name: str | None) -> FoundFl
         if len(matches) == 1:
             return matches[0]
         if matches:
-            raise FlowcUsageError(f"{path}: {name!r} names several flows — {_listing(matches)}")
-    if not flows:
-        raise FlowcUsageError(f"{path}: no flow found (a flow is a function decorated with @flow)")
-    raise FlowcUsageError(f"{path}: no flow named {name!r}; available: {_listing(flows)}")
+            raise FlowcUsageError(
+                f"{path}: {name!r} names several flows ({flow_listing(_names(matches))})"
+            )
+    raise FlowcUsageError(no_flow_named(path, name, _names(flows)))
 
 
 # --------------------------------------------------------------------------- parameters

@@ -14,7 +14,10 @@ from typing import Any
 import pytest
 
 FLOWS = Path(__file__).parent / "flows"
-TIMEOUT = 120
+#: A subprocess's bound (generous: a loaded machine is slow to start Python and its workers),
+#: and each test's, larger so that the subprocess's own timeout, which says what ran, fires first.
+TIMEOUT = 150
+TEST_TIMEOUT = 300
 
 
 @dataclass
@@ -38,6 +41,14 @@ def _flowc(*args: str | Path, cwd: Path = FLOWS) -> Result:
         env=environment,
     )
     return Result(done.returncode, done.stdout, done.stderr)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.is_relative_to(Path(__file__).parent) and not item.get_closest_marker(
+            "timeout"
+        ):
+            item.add_marker(pytest.mark.timeout(TEST_TIMEOUT))
 
 
 @pytest.fixture

@@ -90,7 +90,7 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         cwd=directory,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=150,
     )
     assert done.returncode == 0, done.stderr
     (directory / "imported.marker").unlink()

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import Result
-
 STATIC = """
 from prefect import flow, task
 
@@ -81,7 +79,7 @@ def test_auto_runs_a_flow_with_a_graph_break_dynamically_and_says_why(flowc, tmp
 
 def test_plan_on_refuses_a_flow_with_a_graph_break(flowc, tmp_path) -> None:
     path = _write(tmp_path, "branchy.py", BRANCHY)
-    result: Result = flowc("run", path, "--plan", "on", cwd=tmp_path)
+    result = flowc("run", path, "--plan", "on", cwd=tmp_path)
     assert result.code == 2
     assert "branchy.py:18" in result.stderr and "--plan off" in result.stderr
     assert "Completed" not in result.stdout  # nothing ran
@@ -137,3 +135,67 @@ def test_explain_shows_the_passes(flowc, tmp_path) -> None:
     result = flowc("explain", path, "--optimized", "-p", "n=100", cwd=tmp_path)
     assert result.code == 0, result.stderr
     assert "100 task runs" in result.stdout and "batched: double@12" in result.stdout
+
+
+def _compiled_plan(flowc, tmp_path: Path) -> tuple[Path, Path, dict]:
+    """static.py and a plan of it (expanded: one node per run), as JSON to tamper with."""
+    path = _write(tmp_path, "static.py", STATIC)
+    plan = tmp_path / "static.plan.json"
+    assert flowc("compile", path, "--expand", "-o", plan, cwd=tmp_path).code == 0
+    return path, plan, json.loads(plan.read_text())
+
+
+def _refused(flowc, tmp_path: Path, path: Path, plan: Path, data: dict) -> list[str]:
+    plan.write_text(json.dumps(data))
+    result = flowc("run", path, "--plan", plan, cwd=tmp_path)
+    assert result.code == 2, result.stderr
+    assert result.stdout == ""  # nothing ran
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert all(line.startswith(f"{plan}: ") for line in lines), lines
+    return lines
+
+
+def test_a_plan_without_source_hash_is_refused(flowc, tmp_path) -> None:
+    path, plan, data = _compiled_plan(flowc, tmp_path)
+    for missing in (None, ""):
+        lines = _refused(flowc, tmp_path, path, plan, {**data, "source_sha256": missing})
+        assert len(lines) == 1 and "no source_sha256" in lines[0] and "flowc compile" in lines[0]
+    del data["source_sha256"]
+    assert "no source_sha256" in _refused(flowc, tmp_path, path, plan, data)[0]
+
+
+def test_a_plan_whose_graph_is_unsound_is_refused_one_line_per_problem(flowc, tmp_path) -> None:
+    path, plan, data = _compiled_plan(flowc, tmp_path)
+    nodes = data["flows"][0]["nodes"]
+    first, second, third = (node["id"] for node in nodes[:3])
+    nodes.append(dict(nodes[0]))  # a duplicate id
+    nodes[1]["count"] = -4
+    nodes[2]["task"] = "ghost"
+    edges = data["flows"][0]["edges"]
+    edges += [
+        {"source": first, "target": "nowhere@99", "kind": "future"},
+        {"source": first, "target": second, "kind": "future"},
+        {"source": second, "target": first, "kind": "wait_for"},
+    ]
+    lines = _refused(flowc, tmp_path, path, plan, data)
+    prefix = f"{plan}: flow 'static': "
+    assert sorted(lines) == sorted(
+        [
+            f"{prefix}node {first!r}: duplicate node id",
+            f"{prefix}node {second!r}: negative count -4",
+            f"{prefix}edge {first!r} -> 'nowhere@99': no node 'nowhere@99' in the flow",
+            f"{prefix}node {first!r}: in a cycle: {first} -> {second} -> {first}",
+            f"{prefix}node {third!r}: unknown task 'ghost' ({path} calls no such task)",
+        ]
+    )
+
+
+def test_a_plan_path_that_is_not_a_file_is_refused(flowc, tmp_path) -> None:
+    path = _write(tmp_path, "static.py", STATIC)
+    result = flowc("run", path, "--plan", tmp_path, cwd=tmp_path)
+    assert result.code == 2
+    assert (
+        result.stderr.strip()
+        == f"{tmp_path}: not a regular file; give a plan written by flowc compile"
+    )

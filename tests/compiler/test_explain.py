@@ -8,7 +8,6 @@ from __future__ import annotations
 import itertools
 import json
 import random
-import time
 
 import networkx as nx
 import pytest
@@ -219,14 +218,13 @@ def test_width_matches_brute_force_on_random_dags(seed: int) -> None:
     assert max_weight_antichain(graph) == brute_force_width(graph)
 
 
-def test_long_chains_are_fast() -> None:
-    """A 3,000-node chain: width 1, depth 3,000, well under a second or two."""
+def test_long_chains_are_measured_exactly() -> None:
+    """A 3,000-node chain: width 1, depth 3,000 (no recursion limit; an exponential
+    algorithm would meet the test's timeout; speed itself is for bench/)."""
     names = {f"t{i}": 1 for i in range(3000)}
     edges = " ".join(f"t{i}>t{i + 1}" for i in range(2999))
-    start = time.perf_counter()
     result = explain_flow(plan(names, edges))  # type: ignore[arg-type]
     assert (result.width, result.depth, result.width_method) == (1, 3000, "exact")
-    assert time.perf_counter() - start < 10
 
 
 DIRECT = (

@@ -302,6 +302,7 @@ def test_graphviz_executable_not_found_is_translated(monkeypatch: pytest.MonkeyP
         render(pipeline(), "svg")
 
 
+@pytest.mark.timeout(300)  # the subprocess's own, generous timeout fires first
 def test_missing_dot_on_path_in_a_real_process(tmp_path: Path) -> None:
     """An empty directory as the whole PATH: no ``dot`` anywhere, the real graphviz package."""
     empty = tmp_path / "bin"
@@ -319,7 +320,7 @@ def test_missing_dot_on_path_in_a_real_process(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         env={**os.environ, "PATH": str(empty)},
-        timeout=60,
+        timeout=150,
         check=False,
     )
     assert done.returncode == 0, done.stderr

@@ -141,6 +141,7 @@ def test_cache_second_run(cli, tree: Path) -> None:
     assert cli("lint", str(tree)).exit_code == 0
 
 
+@pytest.mark.timeout(300)  # the subprocess's own, generous timeout fires first
 def test_subprocess_never_imports_checked_code(tmp_path: Path) -> None:
     file = tmp_path / "boom.py"
     file.write_text("raise SystemExit('imported!')\n" + LEAK)
@@ -152,7 +153,7 @@ def test_subprocess_never_imports_checked_code(tmp_path: Path) -> None:
         [sys.executable, "-c", code, "lint", "--no-cache", str(file)],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=150,
     )
     assert done.returncode == 1, done.stderr
     assert "FC001" in done.stdout and "imported!" not in done.stdout + done.stderr

@@ -331,13 +331,20 @@ def test_flow_retries_rerun_the_body():
 
 
 def test_flow_timeout_fails_with_timed_out():
+    import threading
+
+    release, ended = threading.Event(), []
+
     @flow(timeout_seconds=0.2)
     def slow():
-        time.sleep(2)
+        release.wait(90)
+        ended.append(True)
 
-    start = time.monotonic()
-    state = slow(return_state=True)
-    assert time.monotonic() - start < 1.5
+    try:
+        state = slow(return_state=True)
+        assert ended == []  # the run ended at its timeout, not when the body did
+    finally:
+        release.set()
     assert state.is_failed() and state.name == "TimedOut"
 
 

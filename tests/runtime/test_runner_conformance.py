@@ -56,9 +56,32 @@ def fails_until_marker(path):
     return count
 
 
+#: A blocked call gives up after this many seconds, so a runner that waits for it fails an
+#: assertion (its end is recorded) instead of hanging the suite.
+RELEASE_WAIT = 90
+
+
 @task(timeout_seconds=0.5)
-def hangs():
-    time.sleep(30)
+def blocks_until_released(directory):
+    """Blocks until ``release(directory)``, then records that it ended (times out long before)."""
+    release_file = os.path.join(directory, "release")
+    deadline = time.monotonic() + RELEASE_WAIT
+    while not os.path.exists(release_file) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    ended = os.path.join(directory, f"ended-{os.getpid()}-{threading.get_ident()}")
+    with open(ended, "w"):
+        pass
+
+
+@task
+def ended_calls(directory):
+    """How many blocked calls have ended so far (a file each: works across processes)."""
+    return sum(name.startswith("ended-") for name in os.listdir(directory))
+
+
+def release(directory):
+    with open(os.path.join(directory, "release"), "w"):
+        pass
 
 
 @task
@@ -139,16 +162,19 @@ def test_retries(make_runner, tmp_path):
     assert records[0].run_count == 3
 
 
-def test_timeout_is_enforced_and_runner_keeps_working(make_runner):
-    def body():
-        hung = hangs.submit()
-        hung.wait()
-        return hung.state.name, inc.submit(1).result()
+def test_timeout_is_enforced_and_runner_keeps_working(make_runner, tmp_path):
+    directory = str(tmp_path)
 
-    start = time.monotonic()
+    def body():
+        hung = blocks_until_released.submit(directory)
+        hung.wait()
+        try:  # all while the timed-out call is still blocked: none has ended
+            return hung.state.name, inc.submit(1).result(), ended_calls.submit(directory).result()
+        finally:
+            release(directory)
+
     state, _ = run_on(make_runner(), body)
-    assert state.result() == ("TimedOut", 2)
-    assert time.monotonic() - start < 10
+    assert state.result() == ("TimedOut", 2, 0)
 
 
 def test_async_tasks_run(make_runner):
@@ -276,16 +302,25 @@ def test_unpicklable_argument_fails_that_run_naming_the_argument():
     assert good == 2
 
 
-def test_calls_abandoned_at_their_timeout_do_not_starve_the_pool(make_runner):
-    def body():
-        stuck = [hangs.submit() for _ in range(2)]
-        wait(stuck)
-        return inc.submit(1).result()
+def test_calls_abandoned_at_their_timeout_do_not_starve_the_pool(make_runner, tmp_path):
+    """Two calls time out on a pool of two and stay blocked: later calls still run.
 
-    start = time.monotonic()
+    A pool that kept the abandoned calls' workers would run the later calls only once the
+    blocked calls ended, and they would then count two ended calls instead of none.
+    """
+    directory = str(tmp_path)
+
+    def body():
+        stuck = [blocks_until_released.submit(directory) for _ in range(2)]
+        wait(stuck)
+        try:
+            later = inc.submit(1).result(), ended_calls.submit(directory).result()
+        finally:
+            release(directory)
+        return [future.state.name for future in stuck], later
+
     state, _ = run_on(make_runner(max_workers=2), body)
-    assert state.result() == 2
-    assert time.monotonic() - start < 10
+    assert state.result() == (["TimedOut", "TimedOut"], (2, 0))
 
 
 def _divide_helper(x):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import threading
 import time
 
 import pytest
@@ -103,17 +104,22 @@ def test_retry_condition_fn_can_stop_retries():
 
 
 def test_timeout_gives_timed_out_state_on_time():
+    release, ended = threading.Event(), []
+
     @task(timeout_seconds=0.2)
     def hangs():
-        time.sleep(3)
+        release.wait(90)
+        ended.append(True)
 
     @flow
     def f():
         return hangs.submit()
 
-    start = time.monotonic()
-    state = f(return_state=True)
-    assert time.monotonic() - start < 2.5
+    try:
+        state = f(return_state=True)
+        assert ended == []  # the run ended at its timeout, not when the call did
+    finally:
+        release.set()
     inner = state.data[0]
     assert inner.is_failed() and inner.name == "TimedOut"
     assert inner.message == "Task run exceeded timeout of 0.2 second(s)"
@@ -152,17 +158,22 @@ def test_async_task_timeout():
 
 
 def test_direct_call_timeout_releases_the_flow():
+    release, ended = threading.Event(), []
+
     @task(timeout_seconds=0.2)
     def hangs():
-        time.sleep(3)
+        release.wait(90)
+        ended.append(True)
 
     @flow
     def f():
         return hangs(return_state=True).name
 
-    start = time.monotonic()
-    assert f() == "TimedOut"
-    assert time.monotonic() - start < 2.5
+    try:
+        assert f() == "TimedOut"
+        assert ended == []  # the flow went on while the timed-out call was still running
+    finally:
+        release.set()
 
 
 def test_cache_key_fn_repeat_in_a_run_is_cached():

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from flowc.cli_messages import NO_FLOW, no_flow_named, path_problem
 from flowc.exceptions import FlowcError
 from flowc.plan import FlowPlan, Plan
 
@@ -32,8 +33,6 @@ __all__ = [
     "parse_target",
     "write_atomic",
 ]
-
-NO_FLOW = "no flow found (a flow is a function decorated with @flow)"
 
 
 class CommandError(FlowcError, ValueError):
@@ -136,15 +135,20 @@ def _compile(
 ) -> CompileResult:
     from flowc.compiler import CompileError
 
+    problem = path_problem(path)
+    if problem is not None:
+        raise CommandError(problem)
     try:
         return _compiler()(path, flow=flow, expand=expand, parameters=params)
     except CompileError as exc:
+        if flow is not None and any(d.code == "E004" for d in exc.diagnostics):
+            raise KeyError(flow) from None  # no such flow: compile_target lists the flows
         lines = [d.format() for d in exc.diagnostics] or [f"{path}: {exc}"]
         raise CommandError(*lines) from None
 
 
-def _flow_names(plan: Plan) -> str:
-    return ", ".join(flow.name for flow in plan.flows)
+def _flow_names(plan: Plan) -> list[tuple[str, str]]:
+    return [(flow.name, flow.qualname.rsplit(".", 1)[-1]) for flow in plan.flows]
 
 
 def compile_target(target: str, params: Sequence[str] = (), *, expand: bool = False) -> Compiled:
@@ -155,10 +159,8 @@ def compile_target(target: str, params: Sequence[str] = (), *, expand: bool = Fa
         result = _compile(path, name, expand, values or None)
     except KeyError as exc:  # the compiler refused the flow name: list the flows there are
         plan = _compile(path, None, False, None).plan
-        if plan.flows and not any(name in (f.name, f.qualname) for f in plan.flows):
-            raise CommandError(
-                f"{path}: no flow named {name!r} (its flows: {_flow_names(plan)})"
-            ) from None
+        if not any(name in (f.name, f.qualname) for f in plan.flows):
+            raise CommandError(no_flow_named(path, str(name), _flow_names(plan))) from None
         raise CommandError(f"{path}: {exc.args[0] if exc.args else exc}") from None
     plan = result.plan
     if not plan.flows:
@@ -168,9 +170,7 @@ def compile_target(target: str, params: Sequence[str] = (), *, expand: bool = Fa
     try:
         flow = plan.flow(name)
     except KeyError:
-        raise CommandError(
-            f"{path}: no flow named {name!r} (its flows: {_flow_names(plan)})"
-        ) from None
+        raise CommandError(no_flow_named(path, name, _flow_names(plan))) from None
     return Compiled(path, plan, [flow], name)
 
 
