@@ -238,8 +238,11 @@ def _dispatch(run: TaskRun, runner: TaskRunner) -> None:
             return
         _attempt(run, runner, resolved)
     except BaseException as exc:  # an engine-side error must still leave the run final
-        logger.exception("flowc could not dispatch task run %s", run.name)
+        if isinstance(exc, Exception):
+            logger.exception("flowc could not dispatch task run %s", run.name)
         _finalize(run, states.Crashed(f"Execution was interrupted by flowc: {exc!r}", data=exc))
+        if not isinstance(exc, Exception):
+            raise  # Ctrl-C (or a system exit) while placing: it stops the flow, not this run
 
 
 def _first_blocking_upstream(run: TaskRun) -> TaskRun | None:
@@ -310,6 +313,8 @@ class _Attempt:
             self.handle = self.runner.place(self.run, call)
         except BaseException as exc:  # e.g. an argument that cannot be pickled
             self.on_done(exc)
+            if not isinstance(exc, Exception):
+                raise  # Ctrl-C while placing: the flow stops, the run is settled
             return
         self.handle.add_done_callback(self.on_done)
 
@@ -474,6 +479,8 @@ def _retry(previous: _Attempt) -> None:
         _attempt(run, previous.runner, previous.resolved)
     except BaseException as exc:
         _finalize(run, states.Crashed(f"Execution was interrupted by flowc: {exc!r}", data=exc))
+        if not isinstance(exc, Exception):
+            raise
 
 
 def _should_retry(run: TaskRun, failed: State) -> bool:

@@ -91,6 +91,8 @@ class PlacedRun:
             blob = _task_blob(run.task)
         except BaseException as exc:
             self.on_done(exc)
+            if not isinstance(exc, Exception):
+                raise  # Ctrl-C while placing: the flow stops, the run is settled
             return
         unit = Unit(
             blob,
@@ -108,6 +110,8 @@ class PlacedRun:
             placement = self.runner.place(run, call)
         except BaseException as exc:  # e.g. an argument that cannot be pickled
             self.on_done(exc)
+            if not isinstance(exc, Exception):
+                raise
             return
         placement.add_done_callback(self.on_done)
 

@@ -252,7 +252,7 @@ def _dispatch_unit(chains: list[list[TaskRun]], runner: TaskRunner) -> None:
         return
     try:
         call = _group_call(placed)
-    except BaseException:  # building a step failed (an argument that will not pickle)
+    except Exception:  # building a step failed (an argument that will not pickle)
         _back_to_scheduling([run for chain in placed for run in chain], runner)
         return
     attempts = [[engine._Attempt(run, runner, {}, 1) for run in chain] for chain in placed]
@@ -282,7 +282,7 @@ def _dispatch_unit(chains: list[list[TaskRun]], runner: TaskRunner) -> None:
     call.on_start = on_start
     try:
         placement = runner.place(members[0], call)
-    except BaseException as exc:
+    except Exception as exc:
         on_done(exc)
         return
     placement.add_done_callback(on_done)

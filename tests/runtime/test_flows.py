@@ -502,3 +502,29 @@ def test_an_empty_list_is_plain_data():
 
     state = f(return_state=True)
     assert state.is_completed() and state.message is None and state.result() == []
+
+
+def test_an_interrupt_while_the_body_submits_is_not_lost():
+    """Ctrl-C landing while a run is being placed stops the flow; it is not taken for a
+    failure of that one run."""
+    import os
+    import signal
+
+    @task
+    def interrupt():
+        os.kill(os.getpid(), signal.SIGINT)
+
+    @task
+    def inc(x):
+        return x + 1
+
+    @flow
+    def f():
+        interrupt.submit()
+        return [inc.submit(i) for i in range(5000)]
+
+    with capture() as runs, pytest.raises(KeyboardInterrupt):
+        f()
+    flow_run = runs.last
+    assert flow_run.state.is_crashed() and flow_run.end is not None
+    assert all(run.state.is_final() for run in flow_run.records)
