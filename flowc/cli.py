@@ -92,7 +92,7 @@ def run(
     script_args: Annotated[
         list[str] | None,
         typer.Argument(
-            metavar="[ARGS]...",
+            metavar="ARGS",
             help="With --main: the script's arguments (its sys.argv[1:]); put -- before them "
             "when one looks like a flowc option.",
             show_default=False,

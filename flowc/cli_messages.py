@@ -15,7 +15,7 @@ import stat
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["NO_FLOW", "flow_listing", "no_flow_named", "path_problem"]
+__all__ = ["NO_FLOW", "flow_listing", "no_flow_named", "not_regular", "path_problem"]
 
 NO_FLOW = "no flow found (a flow is a function decorated with @flow)"
 
@@ -32,8 +32,19 @@ def path_problem(path: Path) -> str | None:
     if stat.S_ISDIR(mode):
         return f"{path}: {os.strerror(errno.EISDIR)}; give a Python file (FILE.py[:FLOW])"
     if not stat.S_ISREG(mode):
-        return f"{path}: not a regular file"
+        return f"{path}: {not_regular(mode)}"
     return None
+
+
+def not_regular(mode: int) -> str:
+    """What a path of ``mode`` is instead of a regular file, said as one clause."""
+    if stat.S_ISFIFO(mode):
+        return "is a FIFO (named pipe), not a regular file"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "is a device, not a regular file"
+    if stat.S_ISSOCK(mode):
+        return "is a socket, not a regular file"
+    return "is not a regular file"
 
 
 def flow_listing(flows: Iterable[tuple[str, str]]) -> str:

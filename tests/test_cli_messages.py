@@ -29,10 +29,16 @@ def test_directories_fifos_and_devices_are_refused(tmp_path: Path) -> None:
     )
     if hasattr(os, "mkfifo"):
         os.mkfifo(tmp_path / "pipe.py")
-        assert path_problem(tmp_path / "pipe.py") == f"{tmp_path / 'pipe.py'}: not a regular file"
+        assert (
+            path_problem(tmp_path / "pipe.py")
+            == f"{tmp_path / 'pipe.py'}: is a FIFO (named pipe), not a regular file"
+        )
     if Path("/dev/zero").exists():
         (tmp_path / "zero.py").symlink_to("/dev/zero")
-        assert path_problem(tmp_path / "zero.py") == f"{tmp_path / 'zero.py'}: not a regular file"
+        assert (
+            path_problem(tmp_path / "zero.py")
+            == f"{tmp_path / 'zero.py'}: is a device, not a regular file"
+        )
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file")

@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import stat
 
+from flowc.cli_messages import not_regular
+
 __all__ = ["MAX_SOURCE_BYTES", "SourceReadError", "read_limited"]
 
 #: The largest source file read (1 MB: some 25,000 lines of ordinary code, parsed in seconds).
@@ -29,13 +31,7 @@ class SourceReadError(OSError):
 def _describe(mode: int, what: str) -> str:
     if stat.S_ISDIR(mode):
         return f"is a directory, not a {what}"
-    if stat.S_ISFIFO(mode):
-        return "is a FIFO (named pipe), not a regular file"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "is a device, not a regular file"
-    if stat.S_ISSOCK(mode):
-        return "is a socket, not a regular file"
-    return "is not a regular file"
+    return not_regular(mode)
 
 
 def read_limited(

@@ -44,7 +44,7 @@ def test_help_fits_the_width_and_shows_what_a_user_types(command: str, columns: 
 
 def test_arguments_and_options_are_named_as_typed() -> None:
     run = help_text("run", 80)
-    assert run.splitlines()[0] == "Usage: flowc run [OPTIONS] FILE[:FLOW]"
+    assert run.splitlines()[0] == "Usage: flowc run [OPTIONS] FILE[:FLOW] [ARGS]..."
     assert re.search(r"^  FILE\[:FLOW\]  A Python file", run, re.MULTILINE)
     assert re.search(r"^  -p, --param NAME=VALUE ", run, re.MULTILINE)
     assert re.search(r"^  --strict +Exit 1 when", run, re.MULTILINE)  # a flag: no metavar
@@ -77,6 +77,6 @@ def test_usage_errors_are_plain_and_exit_2() -> None:
         [sys.executable, "-m", "flowc", "run"], capture_output=True, text=True, timeout=TIMEOUT
     )
     assert done.returncode == 2
-    assert done.stderr.splitlines()[0] == "Usage: flowc run [OPTIONS] FILE[:FLOW]"
+    assert done.stderr.splitlines()[0] == "Usage: flowc run [OPTIONS] FILE[:FLOW] [ARGS]..."
     assert "Error: Missing argument 'FILE[:FLOW]'." in done.stderr
     assert "╭" not in done.stderr

@@ -419,15 +419,15 @@ def test_still_ambiguous_lists_the_flows(flows_dir: Path, tmp_path: Path) -> Non
     with pytest.raises(FlowcUsageError) as caught:
         loader.run_file(RunRequest(Target(flows_dir / "two_flows.py")))
     assert str(caught.value) == (
-        f"{flows_dir / 'two_flows.py'}: 2 flows found, pick one with FILE:FLOW — "
-        "hello-flow (line 11), my_flow (line 16)"
+        f"{flows_dir / 'two_flows.py'}: 2 flows found, pick one with FILE:FLOW "
+        "(its flows: hello-flow (hello_world), my-flow)"
     )
     with_main = tmp_path / "two.py"
     with_main.write_text(
         (flows_dir / "two_flows.py").read_text() + "\nif __name__ == '__main__':\n    print()\n"
     )
     with pytest.raises(
-        FlowcUsageError, match=r"line 16\) \(or run its __main__ block with --main\)$"
+        FlowcUsageError, match=r"my-flow\) \(or run its __main__ block with --main\)$"
     ):
         loader.run_file(RunRequest(Target(with_main)))
 

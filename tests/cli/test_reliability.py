@@ -113,7 +113,7 @@ def test_a_directory_is_refused(command: list[str], tmp_path: Path) -> None:
 def test_a_fifo_is_refused_not_waited_on(command: list[str], tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "pipe.py")
     done = flowc(*command, "pipe.py", cwd=tmp_path)  # reading it would block forever
-    assert one_line_error(done) == "pipe.py: not a regular file"
+    assert one_line_error(done) == "pipe.py: is a FIFO (named pipe), not a regular file"
 
 
 def test_lint_of_a_missing_path_fails() -> None:
