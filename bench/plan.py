@@ -12,7 +12,7 @@ then dispatches them as one graph through the optimizer passes; on the process r
   plan mode against dynamic mode, each pair on one shared ``LocalCluster``.
 
 Pool start-up. Every flow run enters its own runner, and the process runner starts its own
-pool (``spawn``: a fresh interpreter per worker), so a whole flow call always pays a pool
+pool (workers forked from a fork server), so a whole flow call always pays a pool
 start and shutdown that a long-lived ``ProcessPoolExecutor`` pays once. P1-P3 therefore time
 the *warm pool* on both sides: the flow body first runs one call on each worker (starting
 both), then times from its first submit to its last result and returns that figure with the
@@ -247,7 +247,7 @@ def _p1() -> Workload:
         incl = m.get("whole", 0.0) / (m.get("raw", 0.0) + raw_start) if m.get("raw") else 0.0
         return (
             f"incl. start: whole flow call {_ms(m.get('whole', 0.0))} (of which outside the "
-            f"timed body, i.e. pool start (spawn) + warm-up + shutdown: "
+            f"timed body, i.e. pool start + warm-up + shutdown: "
             f"{_ms(m.get('outside', 0.0))}) vs executor {_ms(m.get('raw', 0.0))} + its start + "
             f"2 calls + shutdown {_ms(raw_start)} ({_mp_method()}): ratio {incl:.2f}x; the "
             f"table's figures are excl. start (warm pools on both sides)"

@@ -2,10 +2,10 @@
 
 The raw executor is the fair baseline: it is what a user would otherwise reach for to run the
 same function in the same number of worker processes. Each timed call starts and stops its
-pool, so worker start-up is in both figures. flowc's pool starts workers with ``spawn`` (safe
-in a threaded parent) while the executor uses the platform default (``fork`` on Linux up to
-Python 3.13), so on Linux a part of the gap is the start method; these benchmarks are
-informational and have no target.
+pool, so worker start-up is in both figures. flowc's pool forks its workers from a fork
+server (safe in a threaded parent; the server starts with the first pool of the process, in
+the warm-up) while the executor uses the platform default (``fork`` on Linux up to Python
+3.13). Each flowc call is a whole task run, which its worker runs with flowc's engine.
 
 W3 maps over 2,000 items instead of 10,000: each call is a round trip to a worker process,
 and 10,000 of them on 2 cores would dominate the suite's running time.
