@@ -28,8 +28,9 @@ def write_atomic(
     """Write ``data`` to ``path`` so that no reader, and no crash, sees it partly written.
 
     The temporary file sits in the target's directory (``os.replace`` is atomic only within
-    one filesystem). ``mode`` defaults to what a new file gets under the umask (mkstemp's
-    0600 is not what a user expects of a drawing or a report); ``durable`` fsyncs the data
+    one filesystem). ``mode`` defaults to the replaced file's, else to what a new file gets
+    under the umask (mkstemp's 0600 is not what a user expects of a drawing or a report);
+    ``durable`` fsyncs the data
     before the rename, for state that must survive a power cut. OSError reaches the caller,
     who knows how to word it; the temporary file never stays behind.
     """
@@ -42,12 +43,18 @@ def write_atomic(
             if durable:
                 handle.flush()
                 os.fsync(handle.fileno())
-        os.chmod(temporary, mode if mode is not None else 0o666 & ~_umask())
+        os.chmod(temporary, mode if mode is not None else _mode_for(path))
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+def _mode_for(path: Path) -> int:
+    with contextlib.suppress(OSError):
+        return path.stat().st_mode & 0o7777
+    return 0o666 & ~_umask()
 
 
 def _umask() -> int:

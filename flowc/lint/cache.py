@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
+from flowc.files import write_atomic
 from flowc.lint.model import Finding
 
 __all__ = ["Cache"]
@@ -74,9 +74,6 @@ class Cache:
                 "warnings": warnings,
                 "deps": {d: _stat(d) for d in deps},
             }
-            fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(entry, fh)
-            os.replace(tmp, folder / f"{key}.json")
+            write_atomic(folder / f"{key}.json", json.dumps(entry))
         except OSError:  # a cache that cannot be written is only slower
             pass

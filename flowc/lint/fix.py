@@ -13,9 +13,6 @@ file only if the fixed text still parses. A second run finds nothing to fix: the
 from __future__ import annotations
 
 import ast
-import contextlib
-import os
-import tempfile
 import tokenize
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
@@ -25,6 +22,7 @@ from pathlib import Path
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider, ScopeProvider
 
+from flowc.files import write_atomic
 from flowc.lint.model import Edit, Finding
 
 __all__ = [
@@ -287,17 +285,7 @@ def fix_file(data: bytes, findings: list[Finding]) -> tuple[bytes, int] | None:
 
 def write_fixed(path: Path, data: bytes) -> None:
     """Replace ``path`` by ``data`` atomically, keeping its permissions."""
-    mode = path.stat().st_mode & 0o7777
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, data)
 
 
 def attach_fixes(data: bytes, findings: list[Finding]) -> list[Finding]:

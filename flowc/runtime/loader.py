@@ -36,7 +36,6 @@ import logging
 import os
 import re
 import sys
-import tempfile
 import tokenize
 import types
 from collections.abc import Callable, Iterator
@@ -48,6 +47,7 @@ import cloudpickle
 
 from flowc.cli_messages import NO_FLOW, flow_listing, no_flow_named, path_problem
 from flowc.exceptions import FlowcError, ParameterTypeError
+from flowc.files import write_atomic
 from flowc.runtime import selection
 from flowc.runtime.flows import Flow, use_task_runner
 from flowc.runtime.prefect_alias import (
@@ -762,24 +762,4 @@ def write_report(flow_run: FlowRun, path: Path) -> None:
 
 def write_document(document: dict[str, Any], path: Path) -> None:
     """A report document as JSON, atomically (``--main`` builds its own, see runtime.script)."""
-    text = json.dumps(document, indent=2, default=str) + "\n"
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(temporary, _file_mode(path))
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-
-
-def _file_mode(path: Path) -> int:
-    """The existing file's mode, else what ``open()`` would give a new file (umask applied)."""
-    with contextlib.suppress(OSError):
-        return path.stat().st_mode & 0o7777
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
+    write_atomic(path, json.dumps(document, indent=2, default=str) + "\n")

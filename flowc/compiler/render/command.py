@@ -7,15 +7,13 @@ the flows chosen, and output written atomically. Every problem with the input ra
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from flowc import files
 from flowc.cli_messages import NO_FLOW, no_flow_named, path_problem
 from flowc.exceptions import FlowcError
 from flowc.plan import FlowPlan, Plan
@@ -174,30 +172,9 @@ def compile_target(target: str, params: Sequence[str] = (), *, expand: bool = Fa
     return Compiled(path, plan, [flow], name)
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and ``os.replace``: all or nothing."""
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    directory = path.parent if str(path.parent) else Path(".")
+    """Write ``data`` to ``path`` all or nothing; a failure is one line naming the path."""
     try:
-        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+        files.write_atomic(path, data)
     except OSError as exc:
         raise CommandError(f"{path}: cannot write: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp's 0600 is not what a user expects
-        os.replace(temporary, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise CommandError(f"{path}: cannot write: {exc.strerror or exc}") from None
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
