@@ -107,9 +107,11 @@ def _insist(flow_plan: FlowPlan, origin: str) -> PlanChoice:
 
 
 def _compile(path: Path, params: dict[str, Any] | None) -> Plan:
+    """The file's plan by call site: whether the flow can run from it, and each site's count
+    for the progress totals, need no per-run nodes (the runs themselves are the flow's)."""
     from flowc.compiler import compile_file
 
-    return compile_file(path, expand=True, parameters=params or None).plan
+    return compile_file(path, parameters=params or None).plan
 
 
 def _select(plan: Plan, flow: str | None, origin: str) -> FlowPlan:

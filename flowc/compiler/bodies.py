@@ -9,6 +9,7 @@ project shares its caller's flow and scope. Recursion is a graph break.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -49,8 +50,8 @@ def resolved(value: Value) -> Value:
         return Result(frozenset([value.run]))
     if isinstance(value, Seq):
         return Seq(tuple(resolved(v) for v in value.items), value.kind)
-    if isinstance(value, Opaque):
-        return Opaque(tuple(resolved(v) for v in value.members))
+    if isinstance(value, Opaque):  # a Sized stays sized: its elements' results, as many
+        return replace(value, members=tuple(resolved(v) for v in value.members))
     if isinstance(value, Union):
         return Union(tuple(resolved(v) for v in value.options))
     return value
@@ -152,7 +153,7 @@ def resolved_arg(value: Value) -> Value:
     if isinstance(value, Seq):
         return Seq(tuple(resolved_arg(v) for v in value.items), value.kind)
     if isinstance(value, Opaque):
-        return Opaque(tuple(resolved_arg(v) for v in value.members))
+        return replace(value, members=tuple(resolved_arg(v) for v in value.members))
     if isinstance(value, Union):
         return Union(tuple(resolved_arg(v) for v in value.options))
     if isinstance(value, DictVal):

@@ -14,7 +14,7 @@ from typing import Any
 import libcst as cst
 
 from flowc.compiler.state import UNROLL_BUDGET, Frame, State
-from flowc.compiler.values import UNKNOWN, DictVal, Opaque, Seq, Value, elements, length
+from flowc.compiler.values import UNKNOWN, DictVal, Opaque, Seq, Sized, Value, elements, length
 
 __all__ = ["Comprehensions"]
 
@@ -46,15 +46,30 @@ class Comprehensions(State):
         outer = frame.env
         frame.env = dict(outer)
         out: list[Value] = []
+        sized: list[int] = []
         self.track.comprehensions += 1
         try:
-            known = self.comp_for(comp, item, frame, out)
+            known = self.comp_for(comp, item, frame, out, sized)
         finally:
             frame.env = outer
             self.track.comprehensions -= 1
-        return Seq(tuple(out)) if known else Opaque(tuple(dict.fromkeys(out))[:64])
+        if known:
+            return Seq(tuple(out))
+        members = tuple(dict.fromkeys(out))[:64]
+        if sized:  # one element per element of a uniform map's futures: as many, alike
+            return Sized(members, n=sized[0])
+        return Opaque(members)
 
-    def comp_for(self, comp: cst.CompFor, item: Any, frame: Frame, out: list[Value]) -> bool:
+    def comp_for(
+        self,
+        comp: cst.CompFor,
+        item: Any,
+        frame: Frame,
+        out: list[Value],
+        sized: list[int] | None = None,
+    ) -> bool:
+        """Walk one ``for`` of a comprehension; ``sized`` gets the count of a plain one (no
+        ``if``, no inner ``for``) over a :class:`Sized` collection, which it keeps."""
         iterable = self.ev(comp.iter, frame)
         items = elements(iterable)
 
@@ -107,7 +122,10 @@ class Comprehensions(State):
             items = items[done:]
         count = len(items) if items is not None else length(iterable)
         if count is not None:  # known, but too many to follow one by one
-            self.bind(comp.target, UNKNOWN, frame)
+            uniform = isinstance(iterable, Sized) and items is None
+            self.bind(comp.target, self.element(iterable) if uniform else UNKNOWN, frame)
+            if uniform and sized is not None and not comp.ifs and comp.inner_for_in is None:
+                sized.append(count)
             with self.context(mult=count):
                 body()
             return False

@@ -11,7 +11,8 @@ the flow creates them, ``i`` from 0.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from flowc.plan import Edge, FlowPlan, GraphBreak, Node
 
@@ -19,7 +20,11 @@ if TYPE_CHECKING:
     from flowc.compiler.interpret import Interpreter, Site
     from flowc.compiler.values import RunRef
 
-__all__ = ["build_plan", "site_ids"]
+__all__ = ["MAX_EXPANDED_RUNS", "build_plan", "site_ids"]
+
+#: Runs of uniform maps (:class:`flowc.compiler.values.Sized`) listed one by one in an
+#: expanded plan, at most; a larger map stays one node with its count.
+MAX_EXPANDED_RUNS = 5_000_000
 
 
 def site_ids(sites: list[Site]) -> dict[int, str]:
@@ -45,6 +50,15 @@ def _count(site: Site) -> int | None:
 def build_plan(interp: Interpreter, plan: FlowPlan, expand: bool) -> FlowPlan:
     ids = site_ids(interp.by_key)
     expanded = {s.key for s in interp.by_key if expand and s.exact and s.dynamic is None}
+    uniform: dict[int, int] = {}
+    listed = 0
+    for site in interp.by_key:
+        if site.key in expanded and site.uniform:
+            listed += site.runs
+            if listed > MAX_EXPANDED_RUNS:  # one node with its count: too many to list
+                expanded.discard(site.key)
+            else:
+                uniform[site.key] = site.runs
 
     def run_id(run: RunRef) -> str:
         key, index = run
@@ -52,9 +66,15 @@ def build_plan(interp: Interpreter, plan: FlowPlan, expand: bool) -> FlowPlan:
             return f"{ids[key]}#{index}"
         return ids[key]
 
+    def run_ids(run: RunRef) -> list[str]:
+        """The node ids a ref stands for: every run of a uniform site, else one."""
+        if run[0] in uniform and run[1] is None:
+            return [f"{ids[run[0]]}#{i}" for i in range(uniform[run[0]])]
+        return [run_id(run)]
+
     nodes: list[Node] = []
     for site in interp.by_key:
-        common = dict(
+        common: dict[str, Any] = dict(
             task=site.task,
             kind=site.kind,
             flow=site.flow,
@@ -65,7 +85,9 @@ def build_plan(interp: Interpreter, plan: FlowPlan, expand: bool) -> FlowPlan:
         )
         if site.key in expanded:
             nodes.extend(
-                Node(id=f"{ids[site.key]}#{i}", count=1, site=ids[site.key], index=i, **common)  # type: ignore[arg-type]
+                Node.model_construct(
+                    id=f"{ids[site.key]}#{i}", count=1, site=ids[site.key], index=i, **common
+                )
                 for i in range(site.runs)
             )
         else:
@@ -73,12 +95,19 @@ def build_plan(interp: Interpreter, plan: FlowPlan, expand: bool) -> FlowPlan:
     edges: dict[tuple[str, str, str], None] = {}
     chained: dict[int, None] = {}
     for source, target, kind in interp.edges:
+        if source[0] in uniform or target[0] in uniform:
+            if source[0] == target[0]:
+                chained[source[0]] = None
+                continue
+            for pair in _uniform_pairs(source, target, run_ids, interp.aligned):
+                edges.setdefault((*pair, kind), None)
+            continue
         if run_id(source) == run_id(target):  # runs of one node chained by a loop walked once
             chained[source[0]] = None
             continue
         edges.setdefault((run_id(source), run_id(target), kind), None)
     plan.nodes = nodes
-    plan.edges = [Edge(source=s, target=t, kind=k) for s, t, k in edges]  # type: ignore[arg-type]
+    plan.edges = [Edge.model_construct(source=s, target=t, kind=k) for s, t, k in edges]
     plan.breaks = [
         GraphBreak(
             line=line, col=col, reason=reason if path == plan.file else f"{reason} (in {path})"
@@ -96,3 +125,20 @@ def build_plan(interp: Interpreter, plan: FlowPlan, expand: bool) -> FlowPlan:
             plan.breaks.append(GraphBreak(line=site.line, col=site.col, reason=reason))
     plan.expanded = expand
     return plan
+
+
+def _uniform_pairs(
+    source: RunRef,
+    target: RunRef,
+    run_ids: Callable[[RunRef], list[str]],
+    aligned: set[tuple[int, int]],
+) -> Iterator[tuple[str, str]]:
+    """The run-to-run edges a site-level edge touching a uniform map stands for: run ``i``
+    to run ``i`` where the map was over the other's futures, else every pair."""
+    sources, targets = run_ids(source), run_ids(target)
+    if (source[0], target[0]) in aligned and len(sources) == len(targets):
+        yield from zip(sources, targets, strict=True)
+        return
+    for s in sources:
+        for t in targets:
+            yield s, t

@@ -73,6 +73,9 @@ class Site:
     untracked: bool = False
     #: task options under which each attempt is watched (retries, a timeout, a cache key)
     options: tuple[str, ...] = ()
+    #: a large ``.map`` made once: its runs are alike and kept as one ref, ``(key, None)``
+    #: (see :class:`flowc.compiler.values.Sized`); expanded to runs only on request.
+    uniform: bool = False
 
 
 @dataclass(eq=False)
@@ -140,6 +143,9 @@ class State:
         self.sites: dict[tuple[Any, ...], Site] = {}
         self.by_key: list[Site] = []
         self.edges: dict[tuple[RunRef, RunRef, str], None] = {}
+        #: (upstream site, uniform site): run ``i`` of the second depends on run ``i`` of the
+        #: first only (a ``.map`` over a uniform map's futures), not on all of them.
+        self.aligned: set[tuple[int, int]] = set()
         self.breaks: list[tuple[str, int, int, str]] = []
         self.created: list[tuple[int, str, str, str, int, int, bool]] = []
         self.resolved: list[tuple[int, str, str, str, int, int, int | None]] = []
@@ -264,6 +270,18 @@ class State:
         site.runs += n
         self.steps += n  # each run is followed one by one from here on: it is work
         return [(site.key, i) for i in range(first, first + n)]
+
+    def add_uniform_runs(self, site: Site, n: int) -> list[RunRef]:
+        """The ``n`` alike runs of a large ``.map`` as one ref: the walk's cost is that of one.
+
+        A site reached again (a loop walked more than once) cannot say which of its runs
+        came from which visit: it is then only counted, like runs counted by arithmetic.
+        """
+        site.uniform = site.runs == 0 and self.mult == 1
+        site.exact = site.exact and site.uniform
+        site.runs += n * self.mult
+        self.steps += 1
+        return [(site.key, None)]
 
     def link(self, value: Value, runs: list[RunRef], kind: str | None = None) -> None:
         """An edge from every upstream found in ``value`` to each of ``runs``."""

@@ -33,6 +33,7 @@ from flowc.compiler.values import (
     Future,
     Opaque,
     RunRef,
+    Sized,
     Value,
     elements,
     futures_in,
@@ -276,7 +277,7 @@ class Statements(State):
         if items is not None and self.mult == 1 and self.steps + len(items) <= UNROLL_BUDGET:
             broke = self.unroll(stmt, items, frame)
         elif n is not None:
-            self.counted(stmt, n, frame)
+            self.counted(stmt, n, frame, iterable if isinstance(iterable, Sized) else None)
         else:
             if not deferred:
                 members = [r for r, k in futures_in(iterable) if k == "future" and r[1] is None]
@@ -320,7 +321,7 @@ class Statements(State):
             self.track.loop_leave(frame.env, False)
         return False
 
-    def counted(self, stmt: cst.For, n: int, frame: Frame) -> None:
+    def counted(self, stmt: cst.For, n: int, frame: Frame, uniform: Sized | None = None) -> None:
         """Walk the body once for ``n`` iterations, counting its runs by arithmetic.
 
         One walk cannot say what ``n`` iterations leave in a name the body rebinds (a list
@@ -329,9 +330,12 @@ class Statements(State):
         (a ``.map`` over that list is dynamic, never a made-up count).
         """
         before = dict(frame.env)
-        self.bind(stmt.target, UNKNOWN, frame)
+        members: list[RunRef] = []
+        if uniform is not None:  # a uniform map's futures: each iteration takes one of them
+            members = [r for r, k in futures_in(uniform) if k == "future" and r[1] is None]
+        self.bind(stmt.target, self.element(uniform) if uniform is not None else UNKNOWN, frame)
         with self.context(mult=n):
-            self.loop_once(stmt.body, frame)
+            self.loop_once(stmt.body, frame, members)
         for name, value in list(frame.env.items()):
             if name not in before:
                 frame.env[name] = _join(UNKNOWN, value)

@@ -26,6 +26,7 @@ from flowc.compiler.values import (
     Result,
     RunRef,
     Seq,
+    Sized,
     TaskRef,
     Value,
     elements,
@@ -36,7 +37,12 @@ from flowc.compiler.values import (
 if TYPE_CHECKING:
     from flowc.compiler.interpret import Frame, Interpreter, Site
 
-__all__ = ["task_call"]
+__all__ = ["UNIFORM_MIN", "task_call"]
+
+#: A ``.map`` of more runs than this is walked once, its runs kept as one uniform ref
+#: (:class:`~flowc.compiler.values.Sized`): the analysis then costs the same for a map of a
+#: million items as for one of a thousand. Smaller maps are followed run by run.
+UNIFORM_MIN = 1000
 
 
 def task_call(
@@ -81,8 +87,9 @@ def task_call(
                 interp.conditional,
             )
         )
-    for body_args, body_kwargs in bodies:
-        follow_task_body(interp, task, site, frame, body_args, body_kwargs)
+    with interp.context(mult=site.runs if site.uniform else 1):
+        for body_args, body_kwargs in bodies:
+            follow_task_body(interp, task, site, frame, body_args, body_kwargs)
     if kind == "call":
         if isinstance(return_state, Const) and return_state.value:
             return Future(runs[0])  # the run's State: an upstream like its future
@@ -95,6 +102,8 @@ def task_call(
         interp.track.create(runs, site.key, info)
     if kind == "submit":
         return futures[0]
+    if site.uniform:
+        return Sized((futures[0],), n=site.runs)
     if len(runs) == 1 and runs[0][1] is None:
         return Opaque((futures[0],))
     return Seq(tuple(futures))
@@ -177,6 +186,13 @@ def map_runs(
     elif unknown:
         reason = "maps over an iterable whose length is known only at run time"
     n = lengths[0] if lengths and reason is None else None
+    if (
+        n is not None
+        and interp.mult == 1
+        and interp.dynamic is None
+        and (n > UNIFORM_MIN or any(items is None for _, items in mapped))
+    ):
+        return _uniform_map(interp, site, n, args, kwargs, mapped, static)
     runs = interp.add_runs(site, n, reason)
     bodies = _map_bodies(args, kwargs, mapped, n, runs)
     for value in static:
@@ -200,6 +216,49 @@ def map_runs(
                 for run in targets:
                     interp.edge(source, run, kind)
     return runs, bodies
+
+
+def _uniform_map(
+    interp: Interpreter,
+    site: Site,
+    n: int,
+    args: list[Value],
+    kwargs: dict[str, Value],
+    mapped: list[tuple[Value, list[Value] | None]],
+    static: list[Value],
+) -> tuple[list[RunRef], list[tuple[list[Value], dict[str, Value]]]]:
+    """A large ``.map``: one ref for its ``n`` runs, one body walked for all of them.
+
+    Run ``i`` takes element ``i`` of each mapped iterable: from a uniform map's futures that
+    is run ``i`` of that map (an *aligned* edge); from a collection whose futures are not
+    told apart, every one of them. Static arguments go to every run.
+    """
+    runs = interp.add_uniform_runs(site, n)
+    for value in static:
+        interp.link(value, runs)
+    member: dict[int, Value] = {}
+    for value, items in mapped:
+        inner = value.inner if isinstance(value, Annotated) else value
+        member[id(value)] = interp.element(inner) if isinstance(inner, Sized) else UNKNOWN
+        if isinstance(inner, Const):
+            continue  # a range or a list of constants: no upstream in it
+        if items is not None and site.uniform:  # listed already: element i -> run i
+            for i, item in enumerate(items):
+                for source, kind in futures_in(item):
+                    interp.edge(source, (site.key, i), kind)
+            continue
+        aligned = isinstance(inner, Sized) and site.uniform
+        for source, kind in futures_in(inner):
+            interp.edge(source, runs[0], kind)
+            if aligned and source[1] is None and interp.by_key[source[0]].uniform:
+                interp.aligned.add((source[0], site.key))
+
+    def pick(value: Value) -> Value:
+        if id(value) in member:
+            return member[id(value)]
+        return value.inner if isinstance(value, Annotated) else value
+
+    return runs, [([pick(a) for a in args], {k: pick(v) for k, v in kwargs.items()})]
 
 
 def _map_bodies(

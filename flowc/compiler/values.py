@@ -29,6 +29,7 @@ __all__ = [
     "Result",
     "RunRef",
     "Seq",
+    "Sized",
     "TaskFactory",
     "TaskRef",
     "Union",
@@ -121,6 +122,19 @@ class Opaque(Value):
 
 
 @dataclass(frozen=True)
+class Sized(Opaque):
+    """A collection of a known number of elements, all alike: the futures of a large
+    ``.map`` (element ``i`` is run ``i`` of one call site) or what is computed from them.
+
+    Its elements are never listed one by one, so a ``.map`` of a million items costs the
+    analysis what a map of ten does; only its length ``n`` is kept, so a ``.map`` over it
+    knows its count.
+    """
+
+    n: int = 0
+
+
+@dataclass(frozen=True)
 class DictVal(Value):
     items: tuple[tuple[Value, Value], ...]
     links: frozenset[RunRef] = frozenset()
@@ -181,6 +195,8 @@ class TaskFactory(Value):
 
 def length(value: Value) -> int | None:
     """The number of elements iterating ``value`` gives, when known."""
+    if isinstance(value, Sized):
+        return value.n
     if isinstance(value, Seq):
         return len(value.items)
     if isinstance(value, DictVal):

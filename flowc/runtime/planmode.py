@@ -24,7 +24,7 @@ __all__ = ["PlanOptions", "active_plan", "plan_mode"]
 class PlanOptions:
     """How a flow run executes in plan mode (one object for the whole tree of flow runs)."""
 
-    #: the compiled, expanded plan of the flow being run: its totals drive the progress view.
+    #: the compiled plan of the flow being run (by call site): its counts are the progress totals.
     flow_plan: FlowPlan | None = None
     #: hold submitted runs until a flush (plan mode); False: dispatch at once, as dynamically.
     defer: bool = True

@@ -33,7 +33,68 @@ def test_a_map_over_a_huge_range_is_counted_not_listed() -> None:
 
     source = REPORT.replace("range(pages)", "range(10**12)")
     flow = compile_source(source, "huge.py", expand=True).flow("report")
-    fetch, total = flow.nodes
+    fetch, total = flow.nodes  # too many runs to list even when asked: one node each
     assert (fetch.id, fetch.count, fetch.dynamic) == ("fetch@16", 10**12, None)
-    assert (total.id, total.count) == ("total@17", None)  # not 1,000: not known run by run
-    assert total.dynamic and "known only at run time" in total.dynamic
+    assert (total.id, total.count, total.dynamic) == ("total@17", 10**12, None)
+    assert [(e.source, e.target) for e in flow.edges] == [("fetch@16", "total@17")]
+
+
+TWO_STAGE = (
+    "from prefect import flow, task\n\n\n@task\ndef inc(x):\n    return x + 1\n\n\n"
+    "@task\ndef add(x, y):\n    return x + y\n\n\n@flow\ndef two(n: int = 3):\n"
+    "    a = inc.map(range(n))\n    b = add.map(a, range(n))\n    return sum(b.result())\n"
+)
+
+
+def test_a_large_map_is_one_node_whose_count_follows_into_the_next_map() -> None:
+    from flowc.compiler import compile_source
+
+    flow = compile_source(TWO_STAGE, "two.py", parameters={"n": 10**6}).flow("two")
+    assert [(n.id, n.count, n.dynamic) for n in flow.nodes] == [
+        ("inc@16", 10**6, None),
+        ("add@17", 10**6, None),
+    ]
+    assert [(e.source, e.target, e.kind) for e in flow.edges] == [("inc@16", "add@17", "future")]
+    assert flow.breaks == []
+
+
+def test_an_expanded_large_map_pairs_run_i_with_run_i() -> None:
+    from flowc.compiler import compile_source
+
+    n = 5000  # past the size followed run by run: the runs are listed from the site
+    flow = compile_source(TWO_STAGE, "two.py", expand=True, parameters={"n": n}).flow("two")
+    assert len(flow.nodes) == 2 * n
+    assert flow.nodes[n + 7].id == "add@17#7" and flow.nodes[n + 7].site == "add@17"
+    pairs = {(e.source, e.target) for e in flow.edges}
+    assert len(pairs) == n and ("inc@16#4999", "add@17#4999") in pairs
+    # the same shape as a small map, which is followed run by run
+    small = compile_source(TWO_STAGE, "two.py", expand=True, parameters={"n": 3}).flow("two")
+    assert {(e.source, e.target) for e in small.edges} == {
+        (f"inc@16#{i}", f"add@17#{i}") for i in range(3)
+    }
+
+
+def test_a_task_after_a_large_map_depends_on_every_run_of_it() -> None:
+    from flowc.compiler import compile_source
+
+    source = TWO_STAGE.replace(
+        "    return sum(b.result())\n", "    return add.submit(a, 1).result()\n"
+    )
+    flow = compile_source(source, "two.py", expand=True, parameters={"n": 2000}).flow("two")
+    into_total = [e.source for e in flow.edges if e.target == "add@18#0"]
+    assert len(into_total) == 2000 and "inc@16#1999" in into_total
+
+
+def test_resolving_a_large_map_s_futures_in_a_loop_or_comprehension_is_seen_by_lint() -> None:
+    from flowc.lint import lint_source
+
+    for resolve in (
+        "    return [f.result() for f in b]\n",
+        "    total = 0\n    for f in b:\n        total += f.result()\n    return total\n",
+    ):
+        source = TWO_STAGE.replace("    return sum(b.result())\n", resolve)
+        source = source.replace("n: int = 3", "n: int = 50_000")
+        assert lint_source(source, "two.py").findings == [], resolve
+    unresolved = TWO_STAGE.replace("    return sum(b.result())\n", "    return 0\n")
+    unresolved = unresolved.replace("n: int = 3", "n: int = 50_000")
+    assert {f.code for f in lint_source(unresolved, "two.py").findings} == {"FC001"}
