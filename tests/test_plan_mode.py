@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from flowc.cli.run_args import prepare_run
 from flowc.compiler import compile_file
 from flowc.runtime import loader
 from flowc.runtime.taskrun import TaskRun
@@ -61,7 +62,7 @@ def _flow_plan(path: Path, flow: str):
 
 def _run(target: str, runner: str | None, plan: Any, address: str | None = None) -> list[TaskRun]:
     workers = "2" if runner and not address else None
-    request = loader.prepare_run(target, [], runner, workers, None, address)
+    request = prepare_run(target, [], runner, workers, None, address)
     request = dataclasses.replace(request, plan=plan)
     return list(loader.run_file(request).flow_run.records)
 

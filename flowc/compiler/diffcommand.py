@@ -11,12 +11,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from flowc.compiler.diff import PlanDiff, diff_plans, to_text
-from flowc.compiler.render.command import CommandError, parse_params
+from flowc.compiler.targets import CommandError
 from flowc.plan import Plan
 
 __all__ = ["DIFF_FORMATS", "Side", "git_blob", "read_side", "render_diff", "run_diff"]
@@ -103,10 +102,13 @@ def read_side(spec: str, params: dict[str, object]) -> Side:
 
 
 def run_diff(
-    old: str, new: str | None, git_rev: str | None, params: Sequence[str] = ()
+    old: str, new: str | None, git_rev: str | None, values: dict[str, object] | None = None
 ) -> tuple[PlanDiff, Side, Side]:
-    """Both sides read and compiled, and their diff; ``--git REV FILE`` is ``REV:FILE FILE``."""
-    values = parse_params(params)
+    """Both sides read and compiled, and their diff; ``--git REV FILE`` is ``REV:FILE FILE``.
+
+    ``values``: the flow parameters, parsed by the CLI (``flowc.cli.targets``).
+    """
+    values = values or {}
     if git_rev is not None:
         if new is not None:
             raise CommandError("--git REV takes one FILE: flowc diff --git REV FILE")

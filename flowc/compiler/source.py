@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import stat
 
-from flowc.cli_messages import not_regular
+from flowc.messages import not_regular
 
 __all__ = ["MAX_SOURCE_BYTES", "SourceReadError", "read_limited"]
 

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flowc.runtime.flows import use_task_runner
-from flowc.runtime.loader import RunInterrupted, RunRequest, load_module
+from flowc.runtime.loader import RunInterrupted, RunRequest
+from flowc.runtime.modules import load_module
 from flowc.runtime.report import build_report, capture
 
 if TYPE_CHECKING:

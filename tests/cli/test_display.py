@@ -1,4 +1,4 @@
-"""``flowc.runtime.display``: tables, the live view, warnings, and user tracebacks."""
+"""``flowc.cli.display``: tables, the live view, warnings, and user tracebacks."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from rich.console import Console
 
 import flowc
 from flowc import flow, task
-from flowc.runtime import display
+from flowc.cli import display
 from flowc.runtime.calls import RemoteTraceback
 from flowc.runtime.flowrun import UnresolvedFuturesWarning
 

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from flowc.cli import app
-from flowc.compiler.render import command
+from flowc.compiler import targets
 from flowc.plan import Edge, FlowPlan, GraphBreak, Node, Plan
 
 FIXTURES = Path(__file__).parent / "render_fixtures"
@@ -60,7 +60,7 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> None:
     def compile_(path: Path, name: str | None, expand: bool, params: Any) -> SimpleNamespace:
         return SimpleNamespace(plan=PLANS[path.name])
 
-    monkeypatch.setattr(command, "_compile", compile_)
+    monkeypatch.setattr(targets, "_compile", compile_)
 
 
 def invoke(*args: str | Path) -> Any:

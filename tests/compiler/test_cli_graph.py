@@ -18,7 +18,8 @@ import pytest
 from typer.testing import CliRunner
 
 from flowc.cli import app
-from flowc.compiler.render import DOT_MISSING, command
+from flowc.compiler import targets
+from flowc.compiler.render import DOT_MISSING
 from flowc.plan import Edge, FlowPlan, Node, Plan
 
 FIXTURES = Path(__file__).parent / "render_fixtures"
@@ -67,10 +68,10 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     def compile_(path: Path, name: str | None, expand: bool, params: Any) -> SimpleNamespace:
         calls.append({"path": path, "flow": name, "expand": expand, "params": params})
         if path.name not in PLANS:
-            raise command.CommandError(f"{path}:1:0: file not found")
+            raise targets.CommandError(f"{path}:1:0: file not found")
         return SimpleNamespace(plan=PLANS[path.name])
 
-    monkeypatch.setattr(command, "_compile", compile_)
+    monkeypatch.setattr(targets, "_compile", compile_)
     return calls
 
 

@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 
 from flowc.compiler.render import render
-from flowc.compiler.render.command import CommandError, Compiled
 from flowc.compiler.render.runs import (
     GRAPH_RUN_SCHEMA,
     STYLES,
@@ -28,6 +27,7 @@ from flowc.compiler.render.runs import (
     overlay_for,
     state_class,
 )
+from flowc.compiler.targets import CommandError, Compiled
 from flowc.plan import Edge, FlowPlan, Node, Plan
 
 DOT_NODE = re.compile(r'^\s*"(?P<id>[^"]+)" \[(?P<attrs>.*)\]$')

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from flowc.compiler.render.command import CommandError, Compiled
+from flowc.compiler.targets import CommandError, Compiled
 from flowc.plan import FlowPlan, Node, Plan
 
 __all__ = [

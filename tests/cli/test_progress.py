@@ -1,4 +1,4 @@
-"""``flowc.runtime.progress``: plan-mode progress against totals known before the run starts."""
+"""``flowc.cli.progress``: plan-mode progress against totals known before the run starts."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from rich.console import Console
 
 from flowc import capture, flow, task
-from flowc.runtime.progress import plan_progress, progress_lines_snapshot, totals_from_counts
+from flowc.cli.progress import plan_progress, progress_lines_snapshot, totals_from_counts
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from flowc.cli_messages import flow_listing, no_flow_named, path_problem
+from flowc.messages import flow_listing, no_flow_named, path_problem
 
 
 def test_a_readable_file_has_no_problem(tmp_path: Path) -> None:

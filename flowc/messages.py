@@ -1,10 +1,11 @@
 """The words every command uses for the same bad input, so ``run`` and ``graph`` never differ.
 
-``flowc run`` (which imports the file) and ``graph``/``compile``/``explain`` (which read it
-with the compiler) check their ``FILE[:FLOW]`` separately; the messages live here once. A
-path that cannot be read is said as coreutils and ruff say it (``nosuch.py: No such file or
-directory``); only regular files are read, so a FIFO or a device cannot hang a command or
-fill its memory.
+``flowc run`` (which imports the file, :mod:`flowc.runtime.modules`) and ``graph``/``compile``/
+``explain`` (which read it with the compiler, :mod:`flowc.compiler.targets`) check their
+``FILE[:FLOW]`` separately; the messages live here once, beside both halves rather than in
+:mod:`flowc.cli`, because both raise them. A path that cannot be read is said as coreutils
+and ruff say it (``nosuch.py: No such file or directory``); only regular files are read, so a
+FIFO or a device cannot hang a command or fill its memory.
 """
 
 from __future__ import annotations

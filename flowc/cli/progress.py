@@ -2,7 +2,7 @@
 
 In plan mode ``flowc run`` knows from the compiled plan how many runs of each task the flow
 will make, so it can show real progress (done/total, percentage, ETA) rather than the live
-view's running counts. Like :func:`flowc.runtime.display.watch`, it only *reads* what the
+view's running counts. Like :func:`flowc.cli.display.watch`, it only *reads* what the
 runtime records anyway — the root flow run's ``records`` — from a poller thread, and never
 hooks the engine's hot path: a flow of 100,000 task runs must not pay for its progress bar.
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import threading
 
-from flowc.cli_pipe import _Relay
+from flowc.cli.pipe import _Relay
 
 
 def _pipe_with_relay() -> tuple[int, int, _Relay]:
