@@ -12,18 +12,18 @@ from typer.testing import CliRunner
 
 from flowc.cli import app
 from flowc.optimize import (
+    RunGraph,
     batch_groups,
     fuse_chains,
-    independent_units,
     optimize,
     prioritize,
     units,
 )
-from flowc.optimize.passes import MIN_BATCH_GROUP
+from flowc.optimize.passes import BATCHES_PER_WORKER, MIN_BATCH_GROUP
 
 
-def _graph(edges: list[tuple[int, int]], n: int, **attrs: object) -> nx.DiGraph:
-    graph = nx.DiGraph()
+def _graph(edges: list[tuple[int, int]], n: int, **attrs: object) -> RunGraph:
+    graph = RunGraph()
     for i in range(n):
         graph.add_node(i, cost=1.0, fusible=True, group=None, **attrs)
     graph.add_edges_from(edges)
@@ -140,18 +140,29 @@ def test_explain_optimized_lists_what_each_pass_does(tmp_path: Path) -> None:
     st.lists(st.sampled_from(["a", "b", None]), min_size=1, max_size=3 * MIN_BATCH_GROUP),
     st.integers(1, 4),
 )
-def test_independent_units_are_what_the_passes_give_without_edges(
+def test_a_graph_without_edges_places_each_run_once_batching_large_groups(
     groups: list[str | None], workers: int
 ) -> None:
-    graph = nx.DiGraph()
+    graph = RunGraph()
     for i, group in enumerate(groups):
         graph.add_node(i, cost=1.0, fusible=group is not None, group=group)
-    optimize(graph, fuse=True, batch=True, workers=workers)
-    expected = units(graph)
-    got, applied = independent_units(groups, batch=True, workers=workers)
-    assert [u.chains for u in got] == [u.chains for u in expected]
-    assert [name for name, _ in applied] == [name for name, _ in graph.graph["applied"]]
-    assert applied[-1] == graph.graph["applied"][-1]
+    placed = units(optimize(graph, fuse=True, batch=True, workers=workers))
+    assert sorted(run for unit in placed for run in unit.runs) == list(range(len(groups)))
+    assert graph.graph["chains"] == []
+    for group in ("a", "b"):
+        members = [i for i, g in enumerate(groups) if g == group]
+        batches = [u for u in placed if u.kind == "batch" and groups[u.runs[0]] == group]
+        if len(members) < MIN_BATCH_GROUP:
+            assert batches == []
+        else:
+            assert 1 <= len(batches) <= workers * BATCHES_PER_WORKER
+            assert sorted(r for u in batches for r in u.runs) == members
+    for unit in placed:
+        if unit.kind == "single":
+            assert (
+                groups[unit.runs[0]] is None
+                or len([g for g in groups if g == groups[unit.runs[0]]]) < MIN_BATCH_GROUP
+            )
 
 
 WATCHED = """

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import os
 
-import networkx as nx
 from pydantic import BaseModel, Field
 
-from flowc.optimize import PASSES, optimize, units
+from flowc.optimize import PASSES, RunGraph, optimize, units
 from flowc.optimize.passes import MIN_BATCH_GROUP
 from flowc.plan import FlowPlan
 
@@ -121,7 +120,7 @@ def explain_optimized(
     )
 
 
-def _why_not(graph: nx.DiGraph, held_back: dict[str, list[str]], runs: int) -> list[str]:
+def _why_not(graph: RunGraph, held_back: dict[str, list[str]], runs: int) -> list[str]:
     """Why fusion or batching left every run alone (empty when they did something)."""
     if graph.graph["chains"] and graph.graph["batches"]:
         return []
@@ -142,8 +141,8 @@ def _why_not(graph: nx.DiGraph, held_back: dict[str, list[str]], runs: int) -> l
     return out
 
 
-def _run_graph(flow_plan: FlowPlan) -> nx.DiGraph:
-    graph = nx.DiGraph()
+def _run_graph(flow_plan: FlowPlan) -> RunGraph:
+    graph = RunGraph()
     for node in flow_plan.nodes:
         if node.count != 1:
             continue
@@ -151,7 +150,9 @@ def _run_graph(flow_plan: FlowPlan) -> nx.DiGraph:
         fusible = node.kind in ("submit", "map") and not node.options
         graph.add_node(node.id, cost=1.0, fusible=fusible, group=site if fusible else None)
         graph.nodes[node.id]["site"] = site
-    for edge in flow_plan.edges:
-        if edge.source in graph and edge.target in graph and edge.source != edge.target:
-            graph.add_edge(edge.source, edge.target)
+    graph.add_edges_from(
+        (edge.source, edge.target)
+        for edge in flow_plan.edges
+        if edge.source in graph and edge.target in graph and edge.source != edge.target
+    )
     return graph

@@ -6,12 +6,12 @@ dispatch and ``flowc explain --optimized`` runs them on a compiled, expanded pla
 :mod:`flowc.optimize.passes` for the attributes.
 """
 
+from flowc.optimize.graph import RunGraph
 from flowc.optimize.passes import (
     PASSES,
     Unit,
     batch_groups,
     fuse_chains,
-    independent_units,
     optimize,
     prioritize,
     units,
@@ -19,10 +19,10 @@ from flowc.optimize.passes import (
 
 __all__ = [
     "PASSES",
+    "RunGraph",
     "Unit",
     "batch_groups",
     "fuse_chains",
-    "independent_units",
     "optimize",
     "prioritize",
     "units",

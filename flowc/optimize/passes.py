@@ -1,8 +1,9 @@
 """The passes: priority by critical path, fusion of linear chains, batching of mapped items.
 
-Each pass takes a ``networkx.DiGraph`` whose nodes are task runs and whose edges say "must
-finish before", annotates it and returns it (call it on a copy to keep the original). Nodes
-carry what the passes read:
+Each pass takes a :class:`~flowc.optimize.graph.RunGraph` whose nodes are task runs and whose
+edges say "must finish before", annotates it and returns it. Every pass is linear in runs and
+edges, a graph without edges included (a ``.map``): the plan executor runs them on every flush,
+however large. Nodes carry what the passes read:
 
 ``cost`` (float, default 1)
     expected time of the run, in any unit; only relative sizes matter.
@@ -28,20 +29,17 @@ fusion saves one round trip per link where a call costs far more than running th
 
 from __future__ import annotations
 
-import collections
 import math
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
-from typing import Any
 
-import networkx as nx
+from flowc.optimize.graph import RunGraph
 
 __all__ = [
     "PASSES",
     "Unit",
     "batch_groups",
     "fuse_chains",
-    "independent_units",
     "optimize",
     "prioritize",
     "units",
@@ -78,19 +76,19 @@ class Unit:
         return [run for chain in self.chains for run in chain]
 
 
-def prioritize(graph: nx.DiGraph) -> nx.DiGraph:
+def prioritize(graph: RunGraph) -> RunGraph:
     """Annotate each run with the cost of the longest path from it to the end of the graph."""
-    attrs, succ, pred = _plain(graph)
-    for node in reversed(_order(succ, pred)):
+    attrs, succ = graph.nodes, graph.succ
+    for node in reversed(graph.order()):
         after = max((attrs[s]["priority"] for s in succ[node]), default=0.0)
         attrs[node]["priority"] = attrs[node].get("cost", 1.0) + after
     return graph
 
 
-def fuse_chains(graph: nx.DiGraph) -> nx.DiGraph:
+def fuse_chains(graph: RunGraph) -> RunGraph:
     """Find maximal chains ``a -> b -> c`` where each link's producer has that one consumer
     and its consumer that one producer, both fusible; record those of two runs or more."""
-    attrs, succ, pred = _plain(graph)
+    attrs, succ, pred = graph.nodes, graph.succ, graph.pred
     chains: list[tuple[Hashable, ...]] = []
 
     def linked(a: Hashable, b: Hashable) -> bool:
@@ -101,7 +99,7 @@ def fuse_chains(graph: nx.DiGraph) -> nx.DiGraph:
             and len(pred[b]) == 1
         )
 
-    for node in _order(succ, pred):
+    for node in graph.order():
         if "chain" in attrs[node] or not attrs[node].get("fusible", False):
             continue
         preds = pred[node]
@@ -109,7 +107,7 @@ def fuse_chains(graph: nx.DiGraph) -> nx.DiGraph:
             continue  # not a head: the chain is found from its head
         chain = [node]
         while len(succ[chain[-1]]) == 1:
-            nxt = next(iter(succ[chain[-1]]))
+            nxt = succ[chain[-1]][0]
             if not linked(chain[-1], nxt):
                 break
             chain.append(nxt)
@@ -121,47 +119,7 @@ def fuse_chains(graph: nx.DiGraph) -> nx.DiGraph:
     return graph
 
 
-Plain = tuple[
-    dict[Hashable, dict[str, Any]],
-    dict[Hashable, dict[Hashable, object]],
-    dict[Hashable, list[Hashable]],
-]
-
-
-def _plain(graph: nx.DiGraph) -> Plain:
-    """The graph's own attribute and successor dicts, and predecessor lists.
-
-    NetworkX's views allocate an object on every lookup, which costs more than the passes'
-    own work on a graph of thousands of runs; these are the same dicts (writes to an
-    attribute dict land in the graph) reached once.
-    """
-    attrs = dict(graph.nodes(data=True))
-    succ = dict(graph.adjacency())
-    pred: dict[Hashable, list[Hashable]] = {node: [] for node in succ}
-    for node, after in succ.items():
-        for target in after:
-            pred[target].append(node)
-    return attrs, succ, pred
-
-
-def _order(succ: dict[Hashable, Any], pred: dict[Hashable, list[Hashable]]) -> list[Hashable]:
-    """A topological order (Kahn's, sources in node order): the passes need one each."""
-    waiting = {node: len(before) for node, before in pred.items()}
-    ready = collections.deque(node for node, count in waiting.items() if count == 0)
-    order: list[Hashable] = []
-    while ready:
-        node = ready.popleft()
-        order.append(node)
-        for after in succ[node]:
-            waiting[after] -= 1
-            if waiting[after] == 0:
-                ready.append(after)
-    if len(order) != len(succ):
-        raise ValueError("the graph has a cycle: its runs have no order")
-    return order
-
-
-def batch_groups(graph: nx.DiGraph, workers: int) -> nx.DiGraph:
+def batch_groups(graph: RunGraph, workers: int) -> RunGraph:
     """Split each large group of independent, fusible items into a few batches per worker.
 
     An item is a chain (or a single run) whose head has no upstream in the graph, so a batch
@@ -172,7 +130,7 @@ def batch_groups(graph: nx.DiGraph, workers: int) -> nx.DiGraph:
     chains = graph.graph.get("chains")
     if chains is None:
         chains = fuse_chains(graph).graph["chains"]
-    nodes, _, pred = _plain(graph)
+    nodes, pred = graph.nodes, graph.pred
     items: dict[tuple[Hashable, ...], list[tuple[Hashable, ...]]] = {}
     for node in graph:
         attrs = nodes[node]
@@ -204,46 +162,7 @@ def _chunks(
     return [tuple(members[start : start + size]) for start in range(0, len(members), size)]
 
 
-def independent_units(
-    groups: Sequence[Hashable | None], *, batch: bool, workers: int = 1
-) -> tuple[list[Unit], list[tuple[str, str]]]:
-    """What :func:`optimize` then :func:`units` give for runs with no edges among them.
-
-    ``groups[i]`` is run ``i``'s group (None: not fusible). With no edges every priority is
-    the run's own cost and nothing chains, so only batching is left to do — here without
-    building a graph, which for a 10,000-item ``.map`` costs more than the batching saves.
-    Every cost is taken as 1, as the plan executor sets it.
-    """
-    applied = [("priority", f"{len(groups)} runs ordered by critical path")]
-    members: dict[Hashable, list[tuple[Hashable, ...]]] = {}
-    if batch:
-        for i, group in enumerate(groups):
-            if group is not None:
-                members.setdefault((group,), []).append((i,))
-        applied.append(("fuse", "0 runs in 0 chains"))
-    batch_of: dict[Hashable, int] = {}
-    batches: list[tuple[tuple[Hashable, ...], ...]] = []
-    for items in members.values():
-        for chunk in _chunks(items, workers):
-            for (run,) in chunk:
-                batch_of[run] = len(batches)
-            batches.append(chunk)
-    if batch:
-        batched = sum(len(b) for b in batches)
-        applied.append(("batch", f"{batched} runs in {len(batches)} batches"))
-    out: list[Unit] = []
-    emitted: set[int] = set()
-    for i in range(len(groups)):
-        index = batch_of.get(i)
-        if index is None:
-            out.append(Unit(((i,),), 1.0))
-        elif index not in emitted:
-            emitted.add(index)
-            out.append(Unit(batches[index], 1.0))
-    return out, applied
-
-
-def optimize(graph: nx.DiGraph, *, fuse: bool, batch: bool, workers: int = 1) -> nx.DiGraph:
+def optimize(graph: RunGraph, *, fuse: bool, batch: bool, workers: int = 1) -> RunGraph:
     """Apply the passes this runner profits from; ``graph.graph["applied"]`` says what each did."""
     applied: list[tuple[str, str]] = []
     prioritize(graph)
@@ -264,7 +183,7 @@ def optimize(graph: nx.DiGraph, *, fuse: bool, batch: bool, workers: int = 1) ->
     return graph
 
 
-def units(graph: nx.DiGraph) -> list[Unit]:
+def units(graph: RunGraph) -> list[Unit]:
     """The calls to place, highest priority first (ties keep the graph's node order)."""
     nodes = graph.nodes
     chains = graph.graph.get("chains", [])
