@@ -12,15 +12,18 @@ each run of an expanded node (``say_hello@12#3``). Two call sites of one task on
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+import json
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 if TYPE_CHECKING:
     import networkx as nx
 
 __all__ = [
     "SCHEMA",
+    "WATCHED_OPTIONS",
     "Edge",
     "EdgeKind",
     "FlowPlan",
@@ -32,6 +35,13 @@ __all__ = [
 ]
 
 SCHEMA = "flowc.plan/1"
+
+#: Task options under which the engine watches each attempt of a run on its own, so plan mode
+#: never fuses or batches its runs. The compiler records the ones a task is given on its nodes
+#: (``Node.options``, from source: any value counts); the engine decides the same for a run
+#: from the values (:func:`flowc.runtime.groups.groupable`: ``retries=0`` does not count, and
+#: a cache policy counts where results are looked up or stored).
+WATCHED_OPTIONS = ("retries", "timeout_seconds", "cache_key_fn", "cache_policy")
 
 NodeKind = Literal["submit", "map", "call", "subflow"]
 EdgeKind = Literal["future", "wait_for", "value"]
@@ -105,6 +115,59 @@ class FlowPlan(_Model):
     edges: list[Edge] = Field(default_factory=list)
     breaks: list[GraphBreak] = Field(default_factory=list)
     expanded: bool = False
+    #: Expanded call sites whose runs are not listed in ``nodes`` yet (the compiler's large
+    #: ``.map``s): site node id -> run count. Their runs are listed as they are written
+    #: (:meth:`Plan.write_json`) or all at once by :meth:`materialize`.
+    _unlisted: dict[str, int] = PrivateAttr(default_factory=dict)
+    #: Edges between an unlisted site and another whose run ``i`` waits on run ``i`` only.
+    _aligned: set[tuple[str, str]] = PrivateAttr(default_factory=set)
+
+    def defer_runs(self, site_id: str, count: int) -> None:
+        """Mark the node ``site_id`` as a site whose ``count`` runs are listed only on output."""
+        self._unlisted[site_id] = count
+
+    def align(self, source: str, target: str) -> None:
+        """Run ``i`` of ``target`` waits on run ``i`` of ``source`` only (both unlisted sites)."""
+        self._aligned.add((source, target))
+
+    def iter_nodes(self) -> Iterator[Node]:
+        """Every node, each run of an unlisted site made only when it is reached."""
+        for node in self.nodes:
+            count = self._unlisted.get(node.id)
+            if count is None:
+                yield node
+                continue
+            fields = node.model_dump(exclude={"id", "count", "dynamic", "site", "index"})
+            for i in range(count):
+                yield Node.model_construct(
+                    id=f"{node.id}#{i}", count=1, dynamic=None, site=node.id, index=i, **fields
+                )
+
+    def iter_edges(self) -> Iterator[Edge]:
+        """Every edge; one touching an unlisted site stands for its runs' edges."""
+        for edge in self.edges:
+            sources = self._run_ids(edge.source)
+            targets = self._run_ids(edge.target)
+            if len(sources) == 1 and len(targets) == 1:
+                yield edge
+                continue
+            if (edge.source, edge.target) in self._aligned and len(sources) == len(targets):
+                pairs: Iterator[tuple[str, str]] = zip(sources, targets, strict=True)
+            else:
+                pairs = ((a, b) for a in sources for b in targets)
+            for a, b in pairs:
+                yield Edge.model_construct(source=a, target=b, kind=edge.kind)
+
+    def _run_ids(self, node_id: str) -> list[str]:
+        count = self._unlisted.get(node_id)
+        return [node_id] if count is None else [f"{node_id}#{i}" for i in range(count)]
+
+    def materialize(self) -> None:
+        """List every run in ``nodes`` and ``edges`` (what a drawing or an optimizer needs)."""
+        if self._unlisted:
+            nodes, edges = list(self.iter_nodes()), list(self.iter_edges())
+            self.nodes, self.edges = nodes, edges
+            self._unlisted, self._aligned = {}, set()
 
     def node(self, node_id: str) -> Node:
         for node in self.nodes:
@@ -148,6 +211,33 @@ class FlowPlan(_Model):
         for edge in self.edges:
             graph.add_edge(edge.source, edge.target, key=edge.kind, kind=edge.kind)
         return graph
+
+
+def _write_flow(flow: FlowPlan, out: TextIO) -> None:
+    """One flow of :meth:`Plan.write_json`, formatted as pydantic formats it (indent 2)."""
+    skeleton = flow.model_copy(update={"nodes": [], "edges": []})
+    text = _indented(skeleton.model_dump_json(by_alias=True, indent=2), 4)
+    head, rest = text.split('      "nodes": [],\n', 1)
+    middle, tail = rest.split('      "edges": [],\n', 1)
+    out.write(head)
+    _write_list(out, "nodes", flow.iter_nodes())
+    out.write(middle)
+    _write_list(out, "edges", flow.iter_edges())
+    out.write(tail)
+
+
+def _write_list(out: TextIO, key: str, items: Iterator[BaseModel]) -> None:
+    first = True
+    for item in items:
+        out.write(f'      "{key}": [\n' if first else ",\n")
+        out.write(_indented(item.model_dump_json(indent=2), 8))
+        first = False
+    out.write(f'      "{key}": [],\n' if first else "\n      ],\n")
+
+
+def _indented(text: str, spaces: int) -> str:
+    pad = " " * spaces
+    return "\n".join(pad + line for line in text.split("\n"))
 
 
 def _node_problems(node: Node) -> list[str]:
@@ -270,7 +360,27 @@ class Plan(_Model):
         ]
 
     def to_json(self, indent: int | None = 2) -> str:
+        if any(flow._unlisted for flow in self.flows):
+            import io
+
+            out = io.StringIO()
+            self.write_json(out)
+            return out.getvalue()
         return self.model_dump_json(by_alias=True, indent=indent)
+
+    def write_json(self, out: TextIO) -> None:
+        """Write :meth:`to_json`'s text to ``out``, listing unlisted runs as they are written:
+        an expanded map of a million runs never holds a million nodes in memory."""
+        out.write('{\n  "schema": ' + json.dumps(self.schema_))
+        out.write(',\n  "source_sha256": ' + json.dumps(self.source_sha256))
+        if not self.flows:
+            out.write(',\n  "flows": []\n}')
+            return
+        out.write(',\n  "flows": [\n')
+        for number, flow in enumerate(self.flows):
+            _write_flow(flow, out)
+            out.write(",\n" if number < len(self.flows) - 1 else "\n")
+        out.write("  ]\n}")
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Plan:

@@ -317,3 +317,54 @@ def test_plan_mode_gives_dynamic_modes_states_when_a_worker_dies_or_a_result_can
     assert planned == dynamic
     states = Counter(state for _, _, state, *_ in planned.values())
     assert (states["Crashed"], states["NotReady"], states["Failed"]) == (1, 2, 1), states
+
+
+def test_runs_of_one_call_site_take_its_priority_from_the_graph_of_sites() -> None:
+    """On threads only priority is left to do: it is found on the call sites (three nodes
+    here, however many items), and every run of a site gets its site's."""
+    import flowc
+    from flowc.runtime.planexec import PlanOptions, plan_mode
+
+    @flowc.task
+    def inc(x: int) -> int:
+        return x + 1
+
+    @flowc.task
+    def total(xs: list[int]) -> int:
+        return sum(xs)
+
+    @flowc.flow
+    def two_stage(n: int) -> int:
+        a = inc.map(range(n))
+        b = inc.map(a)
+        return total.submit(b).result()
+
+    with flowc.capture() as runs, plan_mode(PlanOptions()) as options:
+        assert two_stage(300) == sum(range(2, 302))
+    records = runs.last.records
+    by_task = {name: {r.priority for r in records if r.task.name == name} for name in ("inc",)}
+    first, second = records[:300], records[300:600]
+    assert {r.priority for r in first} == {3.0} and {r.priority for r in second} == {2.0}
+    assert records[-1].priority == 1.0 and by_task["inc"] == {2.0, 3.0}
+    assert options.applied == [[("priority", "601 runs ordered by critical path over 3 sites")]]
+
+
+def test_a_loop_chaining_one_site_s_runs_is_prioritised_run_by_run() -> None:
+    import flowc
+    from flowc.runtime.planexec import PlanOptions, plan_mode
+
+    @flowc.task
+    def step(x: int) -> int:
+        return x + 1
+
+    @flowc.flow
+    def chain() -> int:
+        x = step.submit(0)
+        for _ in range(3):
+            x = step.submit(x)
+        return x.result()
+
+    with flowc.capture() as runs, plan_mode(PlanOptions()) as options:
+        assert chain() == 4
+    assert [r.priority for r in runs.last.records] == [4.0, 3.0, 2.0, 1.0]
+    assert options.applied[0][0] == ("priority", "4 runs ordered by critical path")

@@ -33,7 +33,7 @@ from flowc.compiler.values import (
     TaskRef,
     Value,
 )
-from flowc.plan import Parameter
+from flowc.plan import WATCHED_OPTIONS, Parameter
 
 __all__ = [
     "FlowDef",
@@ -70,11 +70,6 @@ class FuncDef:
     @property
     def is_async(self) -> bool:
         return self.node.asynchronous is not None
-
-
-#: Task options under which the engine watches each attempt of a run on its own, so plan mode
-#: never fuses or batches it: recorded by name on the task's plan nodes.
-WATCHED_OPTIONS = ("retries", "timeout_seconds", "cache_key_fn", "cache_policy")
 
 
 @dataclass(frozen=True, eq=False)

@@ -27,7 +27,7 @@ some of them fused or batched into one call.
 
 Attempts are settled exactly once (``_claim``): the outcome callback and the timeout timer
 race, and whichever claims the attempt first decides it. Finalising a run sets its completion
-signal, whose callbacks dispatch downstream runs; ``_finalize`` drains those in a loop rather
+signal, whose callbacks dispatch downstream runs; ``finalize`` drains those in a loop rather
 than recursing, so a failure at the head of a long chain does not exhaust the stack.
 """
 
@@ -39,7 +39,7 @@ import functools
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from flowc.exceptions import MissingContextError, TaskRunTimeoutError
@@ -49,7 +49,7 @@ from flowc.runtime.callsites import Site
 from flowc.runtime.callsites import caller_site as _caller_site
 from flowc.runtime.context import flow_run_var, task_run_var
 from flowc.runtime.futures import TaskRunFuture
-from flowc.runtime.inputs import Upstreams, collect_upstreams
+from flowc.runtime.inputs import NO_UPSTREAMS, Upstreams, collect_upstreams
 from flowc.runtime.nodeids import assign_node_id
 from flowc.runtime.states import State
 from flowc.runtime.taskrun import TaskRun
@@ -66,6 +66,9 @@ logger = logging.getLogger("flowc.runtime")
 
 _lock = threading.Lock()
 _local = threading.local()
+#: ``wait_for`` of a run given none: one shared, never-mutated empty list (a finished run's
+#: record is kept for the flow's report; an empty list each would be 56 bytes of it).
+_NO_RUNS: list[TaskRun] = []
 
 
 # --------------------------------------------------------------------------- creating runs
@@ -102,19 +105,21 @@ def create_run(
     if links:
         # Values only: a parameter's *name* may be a linked string too (a result's dict key).
         upstreams.add_values(links.producers(list(parameters.values())))
-    wait_runs = collect_upstreams(_as_list(wait_for)) if wait_for is not None else None
-    wait_list = list(wait_runs.runs.values()) if wait_runs is not None else []
+    wait_runs = collect_upstreams(as_list(wait_for)) if wait_for is not None else None
+    wait_list = list(wait_runs.runs.values()) if wait_runs is not None else _NO_RUNS
+    if wait_runs is not None:
+        upstreams.allow(wait_runs.allowed)
+    if upstreams.empty():  # the common leaf run: share one empty record instead of its own
+        upstreams = NO_UPSTREAMS
     run = TaskRun(task, kind, flow_run, parameters, upstreams, wait_list, site, parent)
     if wait_for is not None and links:
         # Results (or the exception of ``.result(raise_on_failure=False)``) in ``wait_for``:
         # recorded as Prefect records them, never waited on — they are final already.
-        produced = [up for up in links.producers(_as_list(wait_for)) if up not in wait_list]
+        produced = [up for up in links.producers(as_list(wait_for)) if up not in wait_list]
         if produced:
             run.wait_values = produced
             for upstream in produced:
                 upstream.has_downstream = True
-    if wait_runs is not None:
-        upstreams.allow(wait_runs.allowed)
     for upstream in upstreams.runs.values():
         upstream.has_downstream = True
     for upstream in run.wait_for:
@@ -130,7 +135,7 @@ def create_run(
     return run
 
 
-def _as_list(wait_for: Any) -> list[Any]:
+def as_list(wait_for: Any) -> list[Any]:
     """``wait_for`` as Prefect takes it: one future (or state) or an iterable of them."""
     if isinstance(wait_for, (TaskRunFuture, State)) or not hasattr(wait_for, "__iter__"):
         return [wait_for]
@@ -172,7 +177,7 @@ def _schedule_or_defer(
     cluster waits for them instead of the driver (see :func:`dispatch_pipelined`)."""
     deferred = flow_run.deferred
     if deferred is not None and parent is None:
-        deferred.append((run, runner))
+        deferred.append(run if runner is flow_run.runner else (run, runner))
     else:
         dispatch_submitted(run, runner)
 
@@ -187,7 +192,7 @@ def dispatch_submitted(run: TaskRun, runner: TaskRunner) -> None:
 # --------------------------------------------------------------------------- dispatching
 
 
-def _upstreams_of(run: TaskRun) -> list[TaskRun]:
+def upstreams_of(run: TaskRun) -> list[TaskRun]:
     if not run.wait_for:
         return list(run.upstreams.runs.values())
     ups = list(run.upstreams.runs.values())
@@ -199,30 +204,55 @@ def _upstreams_of(run: TaskRun) -> list[TaskRun]:
 
 def schedule(run: TaskRun, runner: TaskRunner) -> None:
     """Dispatch ``run`` now if its upstreams are final, else when the last one becomes so."""
-    waiting = [up for up in _upstreams_of(run) if not up.is_final()]
+    when_final(upstreams_of(run), functools.partial(_dispatch, run, runner))
+
+
+def when_final(upstreams: Iterable[TaskRun], then: Callable[[], None]) -> None:
+    """Call ``then`` once every one of ``upstreams`` is final: at once if they all are.
+
+    The one countdown of the engine: a run waits on its upstreams through it, and so does a
+    group of runs placed as one call (:mod:`flowc.runtime.groups`) on those outside it.
+    """
+    waiting = [up for up in upstreams if not up.is_final()]
     if not waiting:
-        _dispatch(run, runner)
+        then()
         return
-    run.pending = len(waiting)
-    on_done = functools.partial(_upstream_done, run, runner)
+    countdown = _Countdown(len(waiting), then)
     for upstream in waiting:
-        upstream.add_done_callback(on_done)
+        upstream.add_done_callback(countdown.one_done)
 
 
-def _upstream_done(run: TaskRun, runner: TaskRunner, _signal: Any) -> None:
-    with _lock:
-        run.pending -= 1
-        ready = run.pending == 0
-    if ready:
-        _dispatch(run, runner)
+class _Countdown:
+    __slots__ = ("left", "then")
+
+    def __init__(self, left: int, then: Callable[[], None]) -> None:
+        self.left = left
+        self.then = then
+
+    def one_done(self, _signal: Any) -> None:
+        with _lock:
+            self.left -= 1
+            ready = self.left == 0
+        if ready:
+            self.then()
+
+
+def reschedule(run: TaskRun, runner: TaskRunner) -> None:
+    """Back to Pending, and scheduled on its own: a run a group call did not settle."""
+    if run.is_final():
+        return
+    run.run_count = 0
+    run.start = None
+    set_state(run, states.Pending())
+    schedule(run, runner)
 
 
 def _dispatch(run: TaskRun, runner: TaskRunner) -> None:
     try:
-        blocker = _first_blocking_upstream(run)
+        blocker = first_blocking_upstream(run)
         if blocker is not None:
             run.blocked_by = blocker
-            _finalize(
+            finalize(
                 run,
                 states.NotReady(
                     f"Upstream task run '{blocker.id}' did not reach a 'COMPLETED' state."
@@ -234,22 +264,26 @@ def _dispatch(run: TaskRun, runner: TaskRunner) -> None:
             resolved = runner.resolve_inputs(run)
             found = caching.lookup(run, resolved)
         if found is not None:
-            _finalize(run, found)
+            finalize(run, found)
             return
         _attempt(run, runner, resolved)
     except BaseException as exc:  # an engine-side error must still leave the run final
         if isinstance(exc, Exception):
             logger.exception("flowc could not dispatch task run %s", run.name)
-        _finalize(run, states.Crashed(f"Execution was interrupted by flowc: {exc!r}", data=exc))
+        finalize(run, states.Crashed(f"Execution was interrupted by flowc: {exc!r}", data=exc))
         if not isinstance(exc, Exception):
             raise  # Ctrl-C (or a system exit) while placing: it stops the flow, not this run
 
 
-def _first_blocking_upstream(run: TaskRun) -> TaskRun | None:
+def first_blocking_upstream(run: TaskRun, inside: set[int] | None = None) -> TaskRun | None:
+    """The first upstream that ended without completing (and may not: ``allow_failure``),
+    ignoring those whose ids are ``inside`` (a group's own runs, which it runs in order)."""
     if not run.upstreams.runs and not run.wait_for:
         return None
     allowed = run.upstreams.allowed
-    for upstream in _upstreams_of(run):
+    for upstream in upstreams_of(run):
+        if inside is not None and id(upstream) in inside:
+            continue
         if not upstream.state.is_completed() and id(upstream) not in allowed:
             return upstream
     return None
@@ -265,7 +299,7 @@ def _attempt(run: TaskRun, runner: TaskRunner, resolved: dict[str, Any]) -> None
         PlacedRun(run, runner, resolved).place()
         return
     run.run_count += 1
-    _Attempt(run, runner, resolved, run.run_count).place()
+    Attempt(run, runner, resolved, run.run_count).place()
 
 
 def run_placed(run: TaskRun, runner: TaskRunner) -> None:
@@ -274,7 +308,7 @@ def run_placed(run: TaskRun, runner: TaskRunner) -> None:
     _attempt(run, runner, run.parameters)
 
 
-class _Attempt:
+class Attempt:
     """One attempt of a run on a runner of this process (threads, a direct call, a worker's
     own engine); settled once, by its outcome or by its timeout. Runners of other processes
     take the whole run instead (:class:`flowc.runtime.placed.PlacedRun`).
@@ -322,7 +356,7 @@ class _Attempt:
         run = self.run
         if run.start is None:
             run.start = time.time()
-        _set_state(run, states.Running() if self.number == 1 else states.Retrying())
+        set_state(run, states.Running() if self.number == 1 else states.Retrying())
         _call_hooks(run, run.task.on_running)
 
     def claim(self) -> bool:
@@ -355,14 +389,14 @@ class _Attempt:
         run = self.run
         if not isinstance(outcome, Outcome):
             if isinstance(outcome, concurrent.futures.CancelledError):
-                _finalize(run, states.Cancelled("The task run was cancelled before it started."))
+                finalize(run, states.Cancelled("The task run was cancelled before it started."))
             else:
                 _settle_infrastructure_error(run, outcome)
             return
         if run.start is None:
             run.start = outcome.start
         if outcome.ok:
-            _finalize(run, states.Completed(data=outcome.value), outcome.end)
+            finalize(run, states.Completed(data=outcome.value), outcome.end)
             return
         exc = outcome.value
         if outcome.traceback and exc.__cause__ is None:
@@ -373,7 +407,7 @@ class _Attempt:
                 if isinstance(exc, KeyboardInterrupt)
                 else "Python system exit call"
             )
-            _finalize(
+            finalize(
                 run, states.Crashed(f"Execution was aborted by {cause}.", data=exc), outcome.end
             )
             return
@@ -385,13 +419,13 @@ class _Attempt:
         _settle_failure(self, exc, timed_out=False, end=outcome.end)
 
 
-def _upstream_missing(run: TaskRun, outcome: Outcome | BaseException) -> bool:
+def upstream_missing(run: TaskRun, outcome: Outcome | BaseException) -> bool:
     """Whether a pipelined attempt failed for want of an upstream, not on its own."""
     if isinstance(outcome, Outcome):
         return not outcome.ok and isinstance(outcome.value, UpstreamNotCompleted)
     # The cluster failed the call itself (a dependency's worker died, say): an upstream
     # not yet completed is the cause; ordinary scheduling will see how it ends.
-    return any(not upstream.state.is_completed() for upstream in _upstreams_of(run))
+    return any(not upstream.state.is_completed() for upstream in upstreams_of(run))
 
 
 def pipelinable(run: TaskRun) -> bool:
@@ -419,7 +453,7 @@ def dispatch_pipelined(run: TaskRun, runner: TaskRunner) -> bool:
     for upstream in run.wait_for:  # ordering only: the cluster never sees these
         if not upstream.is_final():
             return False
-    for upstream in _upstreams_of(run):
+    for upstream in upstreams_of(run):
         if upstream.is_final() and not upstream.state.is_completed():
             return False
     try:
@@ -443,26 +477,24 @@ def _settle_infrastructure_error(run: TaskRun, exc: BaseException) -> None:
     from flowc.runtime.runners.errors import CallNotSent
 
     if isinstance(exc, CallNotSent):
-        _finalize(
-            run, states.Failed(f"Task run encountered an exception {_describe(exc)}", data=exc)
-        )
+        finalize(run, states.Failed(f"Task run encountered an exception {describe(exc)}", data=exc))
     else:
-        _finalize(run, states.Crashed(f"Execution was interrupted: {_describe(exc)}", data=exc))
+        finalize(run, states.Crashed(f"Execution was interrupted: {describe(exc)}", data=exc))
 
 
 def _settle_failure(
-    attempt: _Attempt, exc: BaseException, timed_out: bool, end: float | None = None
+    attempt: Attempt, exc: BaseException, timed_out: bool, end: float | None = None
 ) -> None:
     run = attempt.run
     task = run.task
     if timed_out:
         failed = states.TimedOut(str(exc), data=exc)
     else:
-        failed = states.Failed(f"Task run encountered an exception {_describe(exc)}", data=exc)
+        failed = states.Failed(f"Task run encountered an exception {describe(exc)}", data=exc)
     if run.run_count <= task.retries and _should_retry(run, failed):
         delay = task.retry_delay_for(run.run_count)
         when = "immediately" if not delay else f"in {delay} second(s)"
-        _set_state(
+        set_state(
             run, states.AwaitingRetry(f"Retry {run.run_count}/{task.retries} will start {when}")
         )
         if delay:
@@ -470,15 +502,15 @@ def _settle_failure(
         else:
             _retry(attempt)
         return
-    _finalize(run, failed, end)
+    finalize(run, failed, end)
 
 
-def _retry(previous: _Attempt) -> None:
+def _retry(previous: Attempt) -> None:
     run = previous.run
     try:
         _attempt(run, previous.runner, previous.resolved)
     except BaseException as exc:
-        _finalize(run, states.Crashed(f"Execution was interrupted by flowc: {exc!r}", data=exc))
+        finalize(run, states.Crashed(f"Execution was interrupted by flowc: {exc!r}", data=exc))
         if not isinstance(exc, Exception):
             raise
 
@@ -494,7 +526,7 @@ def _should_retry(run: TaskRun, failed: State) -> bool:
         return False
 
 
-def _describe(exc: BaseException) -> str:
+def describe(exc: BaseException) -> str:
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
@@ -502,7 +534,7 @@ def _describe(exc: BaseException) -> str:
 # --------------------------------------------------------------------------- states
 
 
-def _set_state(run: TaskRun, state: State) -> None:
+def set_state(run: TaskRun, state: State) -> None:
     state._run = run
     run.state = state
     flow_run = run.flow_run
@@ -510,7 +542,7 @@ def _set_state(run: TaskRun, state: State) -> None:
         flow_run.root.observer.state_set(run, state)
 
 
-def _finalize(run: TaskRun, state: State, end: float | None = None, hooks: bool = True) -> None:
+def finalize(run: TaskRun, state: State, end: float | None = None, hooks: bool = True) -> None:
     """Make ``state`` the run's final state, call hooks, then release its waiters.
 
     ``hooks`` is False where they already ran: in the worker that ran the whole task run.
@@ -519,7 +551,7 @@ def _finalize(run: TaskRun, state: State, end: float | None = None, hooks: bool 
     """
     if run.is_final():
         return
-    _set_state(run, state)
+    set_state(run, state)
     run.end = time.time() if end is None else end
     caching.settle(run, state)  # stored (or rolled back) before anything downstream starts
     if state.data is not None and state.is_final() and run.flow_run is not None:
@@ -566,7 +598,7 @@ def call_task(
     parameters = task.bind(args, kwargs)
     run = create_run(task, "call", flow_run, parameters, wait_for, parent, caller_site(2))
     run.observed = True
-    for upstream in _upstreams_of(run):
+    for upstream in upstreams_of(run):
         upstream.wait()
     runner = InlineRunner()
     with runner:
@@ -594,7 +626,7 @@ async def call_task_async(
     parameters = task.bind(args, kwargs)
     run = create_run(task, "call", flow_run, parameters, wait_for, parent, site)
     run.observed = True
-    for upstream in _upstreams_of(run):
+    for upstream in upstreams_of(run):
         await asyncio.wrap_future(upstream.completion())
     runner = LoopRunner(asyncio.get_running_loop())
     with runner:

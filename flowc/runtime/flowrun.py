@@ -90,8 +90,10 @@ class FlowRun:
 
             #: how this run executes in plan mode (None: dynamically), for the whole tree.
             self.plan = active_plan()
-        #: plan mode: runs the body submitted that wait for the next flush (see planexec).
-        self.deferred: list[tuple[TaskRun, TaskRunner]] | None = (
+        #: plan mode: runs the body submitted that wait for the next flush (see planexec);
+        #: a run for another runner than the flow's is held with it, as ``(run, runner)``
+        #: (the common run is held alone: a million held runs, no million pairs).
+        self.deferred: list[TaskRun | tuple[TaskRun, TaskRunner]] | None = (
             [] if self.root.plan is not None and self.root.plan.defer else None
         )
         self.root.flow_runs.append(self)

@@ -269,18 +269,18 @@ class Flow(Generic[R]):
                 engine.caller_site(depth),
             )
             record.observed = True
-            for upstream in engine._upstreams_of(record):
+            for upstream in engine.upstreams_of(record):
                 upstream.wait()
-            blocker = engine._first_blocking_upstream(record)
+            blocker = engine.first_blocking_upstream(record)
             if blocker is not None:
                 exc = UpstreamTaskError(
                     f"Upstream task run '{blocker.id}' did not reach a 'COMPLETED' state."
                 )
-                engine._finalize(record, states.NotReady(str(exc)))
+                engine.finalize(record, states.NotReady(str(exc)))
                 raise exc
             record.run_count = 1
             record.start = time.time()
-            engine._set_state(record, states.Running())
+            engine.set_state(record, states.Running())
         resolved = resolve_inputs(parameters)
         try:
             parameters = self.validate_parameters(resolved)
@@ -429,14 +429,14 @@ def _settle_abandoned_calls(flow_run: FlowRun, state: State) -> None:
             continue
         why = f" by {type(cause).__name__}: {cause}" if cause is not None else ""
         crashed = states.Crashed(f"The call was abandoned{why}", data=cause)
-        engine._finalize(run, crashed)
+        engine.finalize(run, crashed)
 
 
 def _cancel_unfinished(flow_run: FlowRun) -> None:
     """After an interrupt, nothing will run the flow's unfinished task runs: cancel them."""
     for run in list(flow_run.runs):
         if not run.is_final():
-            engine._finalize(run, states.Cancelled("The flow run was interrupted."))
+            engine.finalize(run, states.Cancelled("The flow run was interrupted."))
 
 
 def _end_flow_run(flow: Flow[Any], flow_run: FlowRun, state: State) -> None:
@@ -447,7 +447,7 @@ def _end_flow_run(flow: Flow[Any], flow_run: FlowRun, state: State) -> None:
 
 def _after_flow_run(flow: Flow[Any], flow_run: FlowRun, state: State) -> None:
     if flow_run.record is not None:
-        engine._finalize(flow_run.record, state.copy())
+        engine.finalize(flow_run.record, state.copy())
     if state.is_completed():
         _call_flow_hooks(flow, flow_run, flow.on_completion)
     elif state.is_failed():

@@ -77,7 +77,7 @@ def map_parameters(
             "Received iterable parameters with different lengths. Parameters for map must all "
             f"be the same length. Got lengths: {lengths}"
         )
-    wait_for = engine._as_list(wait_for) if wait_for is not None else None
+    wait_for = engine.as_list(wait_for) if wait_for is not None else None
     futures = TaskRunFutureList()
     count = next(iter(lengths.values()))
     for index in range(count):

@@ -160,9 +160,9 @@ class PlacedRun:
             # The final state comes with the result; while the result is being applied, the
             # run's passing states would be replaced at once.
             if kind not in _FINAL_TYPES and not self.settling:
-                engine._set_state(run, State(kind, name, message, timestamp=ts))
+                engine.set_state(run, State(kind, name, message, timestamp=ts))
             return
-        engine._set_state(run, State(kind, name, message, timestamp=ts))
+        engine.set_state(run, State(kind, name, message, timestamp=ts))
         if kind in _FINAL_TYPES:
             run.end = ts
             run.release()
@@ -206,19 +206,19 @@ class PlacedRun:
         if isinstance(outcome, Outcome) and outcome.ok and isinstance(outcome.value, UnitResult):
             self._settle(outcome.value)
             return
-        if self.pipelined and engine._upstream_missing(run, outcome):
+        if self.pipelined and engine.upstream_missing(run, outcome):
             run.start = None
-            engine._set_state(run, states.Pending())
+            engine.set_state(run, states.Pending())
             engine.schedule(run, self.runner)
             return
         self._end_nested("its worker stopped before it ended")
         if isinstance(outcome, Outcome):  # the unit itself could not run or reply
             error = outcome.value
             run.run_count = max(run.run_count, 1)
-            message = f"Task run encountered an exception {engine._describe(error)}"
-            engine._finalize(run, states.Failed(message, data=error), outcome.end, hooks=False)
+            message = f"Task run encountered an exception {engine.describe(error)}"
+            engine.finalize(run, states.Failed(message, data=error), outcome.end, hooks=False)
         elif isinstance(outcome, concurrent.futures.CancelledError):
-            engine._finalize(run, states.Cancelled("The task run was cancelled before it started."))
+            engine.finalize(run, states.Cancelled("The task run was cancelled before it started."))
         else:
             self._lost(outcome)
 
@@ -240,7 +240,7 @@ class PlacedRun:
         if isinstance(data, BaseException) and result.traceback and data.__cause__ is None:
             data.__cause__ = RemoteTraceback(result.traceback, run.task.fn)
         state = State(result.type, result.name, message, data, timestamp=result.end)
-        engine._finalize(run, state, result.end, hooks=False)  # caches and checkpoints it
+        engine.finalize(run, state, result.end, hooks=False)  # caches and checkpoints it
 
     def _lost(self, error: BaseException) -> None:
         """The worker died, or the cluster lost the call: place it again while retries last."""
@@ -248,17 +248,17 @@ class PlacedRun:
         from flowc.runtime.runners.errors import CallNotSent
 
         if isinstance(error, CallNotSent):
-            message = f"Task run encountered an exception {engine._describe(error)}"
-            engine._finalize(run, states.Failed(message, data=error), hooks=False)
+            message = f"Task run encountered an exception {engine.describe(error)}"
+            engine.finalize(run, states.Failed(message, data=error), hooks=False)
             return
         attempts = max(run.run_count, 1)
         if attempts <= run.task.retries:
             run.run_count = attempts
-            engine._set_state(
+            engine.set_state(
                 run,
                 states.AwaitingRetry(
                     f"Retry {attempts}/{run.task.retries} will start after the worker was lost: "
-                    f"{engine._describe(error)}"
+                    f"{engine.describe(error)}"
                 ),
             )
             retry = PlacedRun(run, self.runner, self.resolved)
@@ -271,9 +271,9 @@ class PlacedRun:
                 retry.place()
             return
         run.run_count = attempts
-        engine._finalize(
+        engine.finalize(
             run,
-            states.Crashed(f"Execution was interrupted: {engine._describe(error)}", data=error),
+            states.Crashed(f"Execution was interrupted: {engine.describe(error)}", data=error),
             hooks=False,
         )
 
@@ -283,7 +283,7 @@ class PlacedRun:
             left = [mirror for mirror in self.nested.values() if not mirror.is_final()]
         now = time.time()
         for mirror in left:
-            engine._set_state(mirror, states.Crashed(f"Task run did not finish: {why}."))
+            engine.set_state(mirror, states.Crashed(f"Task run did not finish: {why}."))
             mirror.end = now
             mirror.release()
 

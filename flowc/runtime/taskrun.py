@@ -49,7 +49,6 @@ class TaskRun:
         "site",
         "observed",
         "has_downstream",
-        "pending",
         "settled",
         "blocked_by",
         "_name",
@@ -95,7 +94,6 @@ class TaskRun:
         #: set once user code waited on or took the result of this run (or of a downstream).
         self.observed = False
         self.has_downstream = False
-        self.pending = 0
         #: the last attempt whose outcome (or timeout) has been decided.
         self.settled = 0
         #: the upstream that kept this run from running (it is NotReady), if any.

@@ -249,7 +249,7 @@ def test_runs_cancelled_by_an_interrupt_are_not_counted_as_progress() -> None:
     records = mixed_records()
     cancelled = [TaskRun(records[0].task, "submit", None, {}, Upstreams(), [], None) for _ in "ab"]
     for run in cancelled:
-        engine._finalize(run, states.Cancelled("The task run was cancelled before it started."))
+        engine.finalize(run, states.Cancelled("The task run was cancelled before it started."))
     totals = {"ok": 5, "bad": 1, "after": 1}
     line = progress_lines_snapshot(records + cancelled, totals, elapsed=10.0)
     assert line.startswith("progress: 5/7 task runs (71%) · 2 failed · 2 cancelled")
