@@ -2,7 +2,8 @@
 
 Every benchmark runs flowc and a baseline doing the same work without flowc, interleaved in
 one process, and reports both medians, their ratio and a verdict against its target. Groups:
-:mod:`bench.threads`, :mod:`bench.processes`, :mod:`bench.memory`, :mod:`bench.imports`.
+:mod:`bench.threads`, :mod:`bench.processes`, :mod:`bench.memory`, :mod:`bench.imports`,
+:mod:`bench.scale` (group S: plan against dynamic mode at scale, whole processes).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ def all_benchmarks() -> list[Benchmark]:
         memory,
         plan,
         processes,
+        scale,
         threads,
     )
 
@@ -36,4 +38,5 @@ def all_benchmarks() -> list[Benchmark]:
         *html.BENCHMARKS,
         *lint.BENCHMARKS,
         *plan.BENCHMARKS,
+        *scale.BENCHMARKS,
     ]

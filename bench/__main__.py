@@ -25,7 +25,6 @@ def select(benchmarks: list[Benchmark], prefixes: list[str]) -> list[Benchmark]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    benchmarks = all_benchmarks()
     parser = argparse.ArgumentParser(
         prog="python -m bench",
         description="Benchmark flowc against plain concurrent.futures, interleaved.",
@@ -34,7 +33,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke test)")
     parser.add_argument("--json", metavar="PATH", help="also write the figures to PATH as JSON")
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
+    parser.add_argument(
+        "--scale",
+        choices=("default", "full"),
+        default="default",
+        help="full: also the largest sizes of group S (2,000,000 runs; slow)",
+    )
     args = parser.parse_args(argv)
+    if args.scale == "full":
+        os.environ["FLOWC_BENCH_SCALE"] = "full"
+    benchmarks = all_benchmarks()  # after --scale: group S sizes itself from it
 
     if args.list:
         for bench in benchmarks:

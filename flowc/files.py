@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 __all__ = ["flowc_home", "write_atomic"]
 
@@ -35,11 +37,20 @@ def write_atomic(
     who knows how to word it; the temporary file never stays behind.
     """
     payload = data.encode("utf-8") if isinstance(data, str) else data
+    with open_atomic(path, mode, durable) as handle:
+        handle.write(payload)
+
+
+@contextlib.contextmanager
+def open_atomic(path: Path, mode: int | None = None, durable: bool = False) -> Iterator[BinaryIO]:
+    """A file to write ``path``'s new content into, put in its place only if the block ends
+    without an exception (see :func:`write_atomic`): output too large to hold in memory is
+    written as it is made, still all or nothing."""
     directory = path.parent if str(path.parent) else Path(".")
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
+            yield handle
             if durable:
                 handle.flush()
                 os.fsync(handle.fileno())

@@ -90,3 +90,42 @@ def test_plan_problems_name_their_flow() -> None:
     assert Plan(source_sha256="0" * 64, flows=[bad]).graph_problems() == [
         "flow 'f': node 'a@1': duplicate node id"
     ]
+
+
+TWO_STAGE = (
+    "from prefect import flow, task\n\n\n@task\ndef inc(x):\n    return x + 1\n\n\n"
+    "@flow\ndef two(n: int = 3):\n    a = inc.map(range(n))\n    b = inc.map(a)\n"
+    "    return sum(b.result())\n"
+)
+
+
+def test_unlisted_runs_are_written_as_the_listed_plan_would_be(tmp_path: Path) -> None:
+    import io
+
+    path = tmp_path / "two.py"
+    path.write_text(TWO_STAGE)
+    listed = compile_file(path, expand=True, parameters={"n": 1500}).plan
+    unlisted = compile_file(path, expand=True, parameters={"n": 1500}, unlisted=True).plan
+    (flow_plan,) = unlisted.flows
+    assert [n.id for n in flow_plan.nodes] == ["inc@11", "inc@12"]  # one node per site held
+    assert len(listed.flows[0].nodes) == 3000 and len(listed.flows[0].edges) == 1500
+    out = io.StringIO()
+    unlisted.write_json(out)
+    assert out.getvalue() == listed.to_json() == unlisted.to_json()
+    flow_plan.materialize()
+    assert flow_plan.nodes == listed.flows[0].nodes and flow_plan.edges == listed.flows[0].edges
+    assert unlisted.model_dump_json() == listed.model_dump_json()
+
+
+def test_a_plan_without_unlisted_runs_is_written_as_pydantic_writes_it() -> None:
+    import io
+
+    seed = sorted((EXAMPLES / "seed").glob("*.py"))[0]
+    for plan in (
+        Plan(),
+        Plan(flows=[flow([node("a@1"), node("b@2")], edges(("a@1", "b@2")))]),
+        compile_file(seed, expand=True).plan,
+    ):
+        out = io.StringIO()
+        plan.write_json(out)
+        assert out.getvalue() == plan.model_dump_json(by_alias=True, indent=2)

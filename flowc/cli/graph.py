@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 from flowc.cli.options import ExpandOpt, ParamsOpt, TargetArg, format_option, output_option
-from flowc.cli.output import emit, fail, fail_lines, flows_text, note
+from flowc.cli.output import emit, emit_plan, fail, fail_lines, flows_text, note
 from flowc.cli.reports import EXIT_USAGE
 from flowc.cli.targets import UsageError, compiler_params, parse_target
 
@@ -68,7 +68,14 @@ def graph(
         if output is None and chosen in renderers.BINARY_FORMATS:
             raise UsageError(f"{chosen.upper()} is binary: write it with -o out.{chosen}")
         path, name = parse_target(target)
-        compiled = compile_target(path, name, compiler_params(param or []), expand=expand)
+        streamed = chosen == "json" and run_report is None  # runs listed as they are written
+        compiled = compile_target(
+            path, name, compiler_params(param or []), expand=expand, unlisted=streamed
+        )
+        if streamed:
+            plan = compiled.selected_plan()
+            emit_plan(plan, output, err, f"JSON, {flows_text(plan.flows)}")
+            return
         runs = overlay_for(run_report, compiled) if run_report is not None else None
         plan = runs.plan if runs is not None else compiled.selected_plan()  # --run: its flow
         data = renderers.render(plan, chosen, max_runs=max_runs, legend=legend, runs=runs)
@@ -96,9 +103,11 @@ def compile_(
     err = Console(stderr=True)
     try:
         path, name = parse_target(target)
-        compiled = compile_target(path, name, compiler_params(param or []), expand=expand)
+        compiled = compile_target(
+            path, name, compiler_params(param or []), expand=expand, unlisted=True
+        )
         selected = compiled.selected_plan()
-        emit(selected.to_json() + "\n", output, err, f"plan, {flows_text(selected.flows)}")
+        emit_plan(selected, output, err, f"plan, {flows_text(selected.flows)}")
     except CommandError as exc:
         fail_lines(err, exc.lines)
     except UsageError as exc:

@@ -7,19 +7,23 @@ carries only the output itself.
 
 from __future__ import annotations
 
+import io
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
 from rich.text import Text
 
 from flowc.cli.reports import EXIT_USAGE
-from flowc.files import write_atomic
+from flowc.files import open_atomic, write_atomic
 
-__all__ = ["emit", "fail", "fail_lines", "flows_text", "note"]
+if TYPE_CHECKING:
+    from flowc.plan import Plan
+
+__all__ = ["emit", "emit_plan", "fail", "fail_lines", "flows_text", "note"]
 
 
 def fail(err: Console, message: str, code: int) -> NoReturn:
@@ -56,3 +60,22 @@ def emit(data: str | bytes, output: Path | None, err: Console, what: str) -> Non
         sys.stdout.buffer.write(data)
     else:
         sys.stdout.write(data if data.endswith("\n") else data + "\n")
+
+
+def emit_plan(plan: Plan, output: Path | None, err: Console, what: str) -> None:
+    """The plan's JSON, as :func:`emit` puts it, written as it is made: the runs of an
+    expanded map of millions are listed one by one into the file, never held together."""
+    if output is None:
+        plan.write_json(sys.stdout)
+        sys.stdout.write("\n")
+        return
+    try:
+        with open_atomic(output) as handle:
+            text = io.TextIOWrapper(handle, encoding="utf-8")
+            plan.write_json(text)
+            text.write("\n")
+            text.flush()
+            text.detach()  # the binary file is open_atomic's to close
+    except OSError as exc:
+        fail(err, f"{output}: cannot write: {exc.strerror or exc}", EXIT_USAGE)
+    err.print(Text(f"wrote {output} ({what})"), soft_wrap=True, highlight=False)

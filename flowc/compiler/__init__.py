@@ -81,8 +81,13 @@ def compile_file(
     flow: str | None = None,
     expand: bool = False,
     parameters: dict[str, object] | None = None,
+    unlisted: bool = False,
 ) -> CompileResult:
-    """Compile the file at ``path`` (sibling modules it imports are found next to it)."""
+    """Compile the file at ``path`` (sibling modules it imports are found next to it).
+
+    ``unlisted``: with ``expand``, leave the runs of large maps unlisted in the plan, to be
+    listed as :meth:`flowc.plan.Plan.write_json` writes them (the command line's JSON).
+    """
     from flowc.compiler.source import SourceReadError, read_limited
 
     shown = os.fspath(path)
@@ -91,7 +96,7 @@ def compile_file(
         data = read_limited(file)
     except SourceReadError as exc:
         raise _error(shown, exc.reason) from None
-    return _compile(data, None, shown, str(file), flow, expand, parameters)
+    return _compile(data, None, shown, str(file), flow, expand, parameters, unlisted)
 
 
 def compile_source(
@@ -117,6 +122,7 @@ def _compile(
     only: str | None,
     expand: bool,
     parameters: dict[str, object] | None,
+    unlisted: bool = False,
 ) -> CompileResult:
     from flowc.compiler.discovery import Project, decode
     from flowc.compiler.expand import build_plan, site_ids
@@ -151,6 +157,8 @@ def _compile(
         except Exception as exc:  # _Abort or a bug: keep what was found, say where it stopped
             interp.breaks.append((path, line, 1, f"analysis stopped: {type(exc).__name__}"))
         plan.flows.append(build_plan(interp, flow_plan, expand))
+        if not unlisted:
+            flow_plan.materialize()
         ids = site_ids(interp.by_key)
         kinds = {s.key: s.kind for s in interp.by_key}
         facts = FlowAnalysis(definition.name)

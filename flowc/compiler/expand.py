@@ -11,7 +11,6 @@ the flow creates them, ``i`` from 0.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from flowc.plan import Edge, FlowPlan, GraphBreak, Node
@@ -48,9 +47,11 @@ def _count(site: Site) -> int | None:
 
 
 def build_plan(interp: Interpreter, plan: FlowPlan, expand: bool) -> FlowPlan:
+    """The plan of one flow walk; expanded, the runs of uniform maps are left unlisted
+    (:meth:`flowc.plan.FlowPlan.defer_runs`) for the caller to write or materialize."""
     ids = site_ids(interp.by_key)
     expanded = {s.key for s in interp.by_key if expand and s.exact and s.dynamic is None}
-    uniform: dict[int, int] = {}
+    unlisted: dict[int, int] = {}
     listed = 0
     for site in interp.by_key:
         if site.key in expanded and site.uniform:
@@ -58,19 +59,13 @@ def build_plan(interp: Interpreter, plan: FlowPlan, expand: bool) -> FlowPlan:
             if listed > MAX_EXPANDED_RUNS:  # one node with its count: too many to list
                 expanded.discard(site.key)
             else:
-                uniform[site.key] = site.runs
+                unlisted[site.key] = site.runs
 
     def run_id(run: RunRef) -> str:
         key, index = run
         if key in expanded and index is not None:
             return f"{ids[key]}#{index}"
         return ids[key]
-
-    def run_ids(run: RunRef) -> list[str]:
-        """The node ids a ref stands for: every run of a uniform site, else one."""
-        if run[0] in uniform and run[1] is None:
-            return [f"{ids[run[0]]}#{i}" for i in range(uniform[run[0]])]
-        return [run_id(run)]
 
     nodes: list[Node] = []
     for site in interp.by_key:
@@ -83,7 +78,10 @@ def build_plan(interp: Interpreter, plan: FlowPlan, expand: bool) -> FlowPlan:
             conditional=site.conditional,
             options=list(site.options),
         )
-        if site.key in expanded:
+        if site.key in unlisted:
+            nodes.append(Node.model_construct(id=ids[site.key], count=site.runs, **common))
+            plan.defer_runs(ids[site.key], site.runs)
+        elif site.key in expanded:
             nodes.extend(
                 Node.model_construct(
                     id=f"{ids[site.key]}#{i}", count=1, site=ids[site.key], index=i, **common
@@ -91,21 +89,19 @@ def build_plan(interp: Interpreter, plan: FlowPlan, expand: bool) -> FlowPlan:
                 for i in range(site.runs)
             )
         else:
-            nodes.append(Node(id=ids[site.key], count=_count(site), dynamic=site.dynamic, **common))  # type: ignore[arg-type]
+            nodes.append(Node(id=ids[site.key], count=_count(site), dynamic=site.dynamic, **common))
     edges: dict[tuple[str, str, str], None] = {}
     chained: dict[int, None] = {}
     for source, target, kind in interp.edges:
-        if source[0] in uniform or target[0] in uniform:
-            if source[0] == target[0]:
-                chained[source[0]] = None
-                continue
-            for pair in _uniform_pairs(source, target, run_ids, interp.aligned):
-                edges.setdefault((*pair, kind), None)
+        if source[0] == target[0] and source[0] in unlisted:
+            chained[source[0]] = None
             continue
         if run_id(source) == run_id(target):  # runs of one node chained by a loop walked once
             chained[source[0]] = None
             continue
         edges.setdefault((run_id(source), run_id(target), kind), None)
+        if (source[0], target[0]) in interp.aligned:
+            plan.align(ids[source[0]], ids[target[0]])
     plan.nodes = nodes
     plan.edges = [Edge.model_construct(source=s, target=t, kind=k) for s, t, k in edges]
     plan.breaks = [
@@ -125,20 +121,3 @@ def build_plan(interp: Interpreter, plan: FlowPlan, expand: bool) -> FlowPlan:
             plan.breaks.append(GraphBreak(line=site.line, col=site.col, reason=reason))
     plan.expanded = expand
     return plan
-
-
-def _uniform_pairs(
-    source: RunRef,
-    target: RunRef,
-    run_ids: Callable[[RunRef], list[str]],
-    aligned: set[tuple[int, int]],
-) -> Iterator[tuple[str, str]]:
-    """The run-to-run edges a site-level edge touching a uniform map stands for: run ``i``
-    to run ``i`` where the map was over the other's futures, else every pair."""
-    sources, targets = run_ids(source), run_ids(target)
-    if (source[0], target[0]) in aligned and len(sources) == len(targets):
-        yield from zip(sources, targets, strict=True)
-        return
-    for s in sources:
-        for t in targets:
-            yield s, t

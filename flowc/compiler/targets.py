@@ -55,7 +55,11 @@ def _compiler() -> Callable[..., CompileResult]:
 
 
 def _compile(
-    path: Path, flow: str | None, expand: bool, params: Mapping[str, Any] | None
+    path: Path,
+    flow: str | None,
+    expand: bool,
+    params: Mapping[str, Any] | None,
+    unlisted: bool = False,
 ) -> CompileResult:
     from flowc.compiler import CompileError
 
@@ -63,7 +67,7 @@ def _compile(
     if problem is not None:
         raise CommandError(problem)
     try:
-        return _compiler()(path, flow=flow, expand=expand, parameters=params)
+        return _compiler()(path, flow=flow, expand=expand, parameters=params, unlisted=unlisted)
     except CompileError as exc:
         if flow is not None and any(d.code == "E004" for d in exc.diagnostics):
             raise KeyError(flow) from None  # no such flow: compile_target lists the flows
@@ -81,10 +85,15 @@ def compile_target(
     params: Mapping[str, Any] | None = None,
     *,
     expand: bool = False,
+    unlisted: bool = False,
 ) -> Compiled:
-    """Compile ``path`` with parameter values; its flows, or flow ``name``; else CommandError."""
+    """Compile ``path`` with parameter values; its flows, or flow ``name``; else CommandError.
+
+    ``unlisted``: the runs of large maps are listed only when the plan is written as JSON
+    (see :func:`flowc.compiler.compile_file`).
+    """
     try:
-        result = _compile(path, name, expand, dict(params) if params else None)
+        result = _compile(path, name, expand, dict(params) if params else None, unlisted)
     except KeyError as exc:  # the compiler refused the flow name: list the flows there are
         plan = _compile(path, None, False, None).plan
         if not any(name in (f.name, f.qualname) for f in plan.flows):

@@ -130,8 +130,10 @@ def map_runs(
             and not isinstance(inner.value, (list, tuple, range, set, frozenset, dict))
         ):
             static.append(value)
-        elif length(inner) is not None:
-            mapped.append((value, elements(inner)))
+        elif (size := length(inner)) is not None:
+            # a large range or constant list is never listed: its map is uniform
+            large_constant = isinstance(inner, Const) and size > UNIFORM_MIN
+            mapped.append((value, None if large_constant else elements(inner)))
         else:
             mapped.append((value, None))
             unknown.append(interp.project_code(frame, value))

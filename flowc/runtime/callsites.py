@@ -24,6 +24,8 @@ __all__ = ["Site", "caller_site"]
 Site = tuple[str, int] | tuple[str, int, int]
 
 _CALL_METHODS = frozenset({"submit", "map"})
+_SITES: dict[Site, Site] = {}
+_MAX_SITES = 100_000
 
 
 def caller_site(depth: int) -> Site | None:
@@ -34,12 +36,13 @@ def caller_site(depth: int) -> Site | None:
         return None
     filename, line = frame.f_code.co_filename, frame.f_lineno
     columns = _shared_lines(filename).get(line)
-    if columns is None:
-        return (filename, line)
-    column = _column(frame, filename, line)
-    if column is None or column not in columns:
-        return (filename, line)
-    return (filename, line, column)
+    site: Site = (filename, line)
+    if columns is not None:
+        column = _column(frame, filename, line)
+        if column is not None and column in columns:
+            site = (filename, line, column)
+    # One tuple per call site, shared by its runs (a map's million runs keep one site).
+    return _SITES.setdefault(site, site) if len(_SITES) < _MAX_SITES else site
 
 
 def _column(frame: FrameType, filename: str, line: int) -> int | None:

@@ -23,7 +23,7 @@ from flowc.runtime.states import State
 if TYPE_CHECKING:
     from flowc.runtime.taskrun import TaskRun
 
-__all__ = ["Upstreams", "collect_upstreams", "replace_runs", "resolve_inputs"]
+__all__ = ["NO_UPSTREAMS", "Upstreams", "collect_upstreams", "replace_runs", "resolve_inputs"]
 
 _ATOMIC = frozenset({int, float, str, bytes, bool, type(None), complex, range})
 
@@ -58,6 +58,10 @@ class Upstreams:
         twin.annotated = self.annotated
         twin.values = dict(self.values) if self.values else None
         return twin
+
+    def empty(self) -> bool:
+        """Nothing upstream, nothing to unwrap: a run's arguments are exactly as given."""
+        return not self.runs and not self.values and not self.allowed and not self.annotated
 
     def add_values(self, runs: list[TaskRun]) -> None:
         for run in runs:
@@ -233,3 +237,9 @@ def _visit_container(
     if not rebuild:
         return value
     return type(value).model_construct(**values)
+
+
+#: The upstreams of every run that has none, shared (a run's record is kept until the flow's
+#: report is written, so a million leaf runs would otherwise hold a million empty records).
+#: Never added to: :func:`flowc.runtime.engine.create_run` adds before it shares.
+NO_UPSTREAMS = Upstreams()

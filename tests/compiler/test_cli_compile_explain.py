@@ -57,7 +57,9 @@ PLANS = {"fan.py": Plan(source_sha256="x", flows=[fan()]), "none.py": Plan()}
 
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> None:
-    def compile_(path: Path, name: str | None, expand: bool, params: Any) -> SimpleNamespace:
+    def compile_(
+        path: Path, name: str | None, expand: bool, params: Any, unlisted: bool = False
+    ) -> SimpleNamespace:
         return SimpleNamespace(plan=PLANS[path.name])
 
     monkeypatch.setattr(targets, "_compile", compile_)

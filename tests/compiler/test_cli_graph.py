@@ -65,7 +65,9 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """Replace the compile step by ``PLANS``; returns the calls it received."""
     calls: list[dict[str, Any]] = []
 
-    def compile_(path: Path, name: str | None, expand: bool, params: Any) -> SimpleNamespace:
+    def compile_(
+        path: Path, name: str | None, expand: bool, params: Any, unlisted: bool = False
+    ) -> SimpleNamespace:
         calls.append({"path": path, "flow": name, "expand": expand, "params": params})
         if path.name not in PLANS:
             raise targets.CommandError(f"{path}:1:0: file not found")
@@ -315,3 +317,30 @@ def test_two_flows_drawn_together_or_one_by_name() -> None:
     one = flowc("graph", "two_flows.py:second-flow")
     assert one.returncode == 0, one.stderr
     assert "cluster_flow" not in one.stdout
+
+
+@needs_compiler
+def test_an_expanded_large_map_is_written_run_by_run_as_json(tmp_path: Path) -> None:
+    """The runs of a large map are listed only as the JSON is written, and come out as the
+    listed plan would: one node per run, run i of the second map after run i of the first."""
+    from flowc.compiler import compile_file
+
+    source = tmp_path / "two.py"
+    source.write_text(
+        "from prefect import flow, task\n\n\n@task\ndef inc(x):\n    return x + 1\n\n\n"
+        "@flow\ndef two(n: int = 3):\n    a = inc.map(range(n))\n    b = inc.map(a)\n"
+        "    return sum(b.result())\n"
+    )
+    out = tmp_path / "two.json"
+    result = invoke("graph", source, "--expand", "-p", "n=2500", "-f", "json", "-o", out)
+    assert result.exit_code == 0, result.stderr
+    assert "wrote" in result.stderr and "(JSON, 1 flow)" in result.stderr
+    listed = compile_file(source, expand=True, parameters={"n": 2500}).plan
+    assert out.read_text() == listed.to_json() + "\n"
+    (flow_plan,) = json.loads(out.read_text())["flows"]
+    assert len(flow_plan["nodes"]) == 5000
+    assert {"source": "inc@11#2499", "target": "inc@12#2499", "kind": "future"} in flow_plan[
+        "edges"
+    ]
+    compiled = invoke("compile", source, "--expand", "-p", "n=2500")
+    assert compiled.exit_code == 0 and compiled.stdout == out.read_text()

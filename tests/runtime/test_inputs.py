@@ -228,3 +228,27 @@ def test_wait_for_takes_a_single_future_too():
         f()
     first, second = runs.last.records
     assert second.wait_for == [first]
+
+
+def test_leaf_runs_share_one_empty_upstreams_record_and_their_call_site() -> None:
+    """A finished run's record is kept for the report: what runs have in common is shared."""
+    import flowc
+    from flowc.runtime.inputs import NO_UPSTREAMS
+
+    @flowc.task
+    def inc(x: int) -> int:
+        return x + 1
+
+    @flowc.flow
+    def many() -> list[int]:
+        first = inc.map(range(3))
+        return inc.map(first).result()
+
+    with flowc.capture() as runs:
+        assert many() == [2, 3, 4]
+    leaves, downstream = runs.last.records[:3], runs.last.records[3:]
+    assert all(run.upstreams is NO_UPSTREAMS for run in leaves)
+    assert all(run.upstreams is not NO_UPSTREAMS for run in downstream)
+    assert len({id(run.site) for run in leaves}) == 1 and leaves[0].site is not None
+    assert all(run.wait_for == [] for run in runs.last.records)
+    assert NO_UPSTREAMS.empty()  # nothing was ever added to the shared record
