@@ -368,3 +368,32 @@ def test_a_loop_chaining_one_site_s_runs_is_prioritised_run_by_run() -> None:
         assert chain() == 4
     assert [r.priority for r in runs.last.records] == [4.0, 3.0, 2.0, 1.0]
     assert options.applied[0][0] == ("priority", "4 runs ordered by critical path")
+
+
+@pytest.mark.timeout(120)
+def test_an_error_while_dispatching_held_runs_ends_them_instead_of_hanging(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A fault in flowc's own planning must not leave the flow waiting on runs nobody will
+    ever dispatch: they end Crashed, and the error reaches the flow."""
+    import flowc
+    from flowc.runtime import planexec
+    from flowc.runtime.planexec import PlanOptions, plan_mode
+
+    def broken(*_args: Any) -> None:
+        raise RuntimeError("planning failed")
+
+    monkeypatch.setattr(planexec, "_dispatch_optimised", broken)
+
+    @flowc.task
+    def inc(x: int) -> int:
+        return x + 1
+
+    @flowc.flow
+    def two() -> int:
+        return sum(inc.map(range(3)).result())
+
+    with flowc.capture() as runs, plan_mode(PlanOptions()):
+        state = two(return_state=True)
+    assert state.is_failed() and "planning failed" in str(state.message)
+    assert {run.state.type.value for run in runs.last.records} == {"CRASHED"}

@@ -248,6 +248,8 @@ def reschedule(run: TaskRun, runner: TaskRunner) -> None:
 
 
 def _dispatch(run: TaskRun, runner: TaskRunner) -> None:
+    if run.is_final():  # settled while it waited (its flow could not dispatch it: Crashed)
+        return
     try:
         blocker = first_blocking_upstream(run)
         if blocker is not None:

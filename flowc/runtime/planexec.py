@@ -35,7 +35,7 @@ import threading
 from typing import TYPE_CHECKING, cast
 
 from flowc.optimize import RunGraph, optimize, prioritize, units
-from flowc.runtime import engine
+from flowc.runtime import engine, states
 from flowc.runtime.groups import groupable, schedule_group
 from flowc.runtime.nodeids import site_of
 from flowc.runtime.planmode import PlanOptions, active_plan, plan_mode
@@ -64,12 +64,23 @@ def flush(flow_run: FlowRun) -> None:
     for held in batch:
         run, runner = (held, own) if not isinstance(held, tuple) else held
         by_runner.setdefault(id(runner), (runner, []))[1].append(run)
-    for runner, runs in by_runner.values():
-        if options is None or not options.optimize or len(runs) == 1:
+    try:
+        for runner, runs in by_runner.values():
+            if options is None or not options.optimize or len(runs) == 1:
+                for run in runs:
+                    engine.dispatch_submitted(run, runner)
+                continue
+            _dispatch_optimised(runs, runner, options)
+    except BaseException as exc:
+        # An error in flowc's own planning (or Ctrl-C) must not leave held runs pending
+        # forever: the flow would wait on them. What was not dispatched ends Crashed.
+        for _runner, runs in by_runner.values():
             for run in runs:
-                engine.dispatch_submitted(run, runner)
-            continue
-        _dispatch_optimised(runs, runner, options)
+                if not run.is_final() and run.run_count == 0 and run.start is None:
+                    engine.finalize(
+                        run, states.Crashed(f"flowc could not dispatch the run: {exc!r}", data=exc)
+                    )
+        raise
 
 
 def run_graph(runs: list[TaskRun], grouping: bool) -> RunGraph:
