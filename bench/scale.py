@@ -16,6 +16,8 @@ are all in the figure, as a user sees them. Every run's printed result is checke
 * ``S-expand``: ``flowc graph --expand -f json`` of 200,000 runs, seconds (``<= 3 s``), with
   its peak memory in the notes (target 200 MB).
 
+Plan mode is measured as a user rerunning a file sees it: its compiled plan cached (the
+warm-up run compiles it; that cold figure is in the notes).
 Sizes: 20,000 and 200,000 runs; 2,000,000 too with ``python -m bench S --scale full``.
 ``--quick`` takes 2,000 and 20,000 runs instead.
 """
@@ -23,6 +25,7 @@ Sizes: 20,000 and 200,000 runs; 2,000,000 too with ``python -m bench S --scale f
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -85,10 +88,13 @@ class _Workdir:
         self.flow = self.dir / "two_stage.py"
         self.flow.write_text(FLOW)
         self.peak_file = self.dir / "peak"
+        #: flowc's plan cache for these runs only (see flowc.runplan)
+        self.home = self.dir / "home"
 
     def flowc(self, *args: str) -> tuple[float, int, str]:
         """Run ``flowc ARGS``: (wall seconds, peak bytes, stdout)."""
-        env = dict(os.environ, FLOWC_BENCH_PEAK=str(self.peak_file), COLUMNS="120")
+        env = dict(os.environ, FLOWC_BENCH_PEAK=str(self.peak_file), FLOWC_HOME=str(self.home))
+        env["COLUMNS"] = "120"
         started = time.perf_counter()
         done = subprocess.run(
             [sys.executable, "-c", _PEAK, *args],
@@ -104,9 +110,7 @@ class _Workdir:
         return seconds, int(self.peak_file.read_text()), done.stdout
 
     def cleanup(self) -> None:
-        for path in self.dir.iterdir():
-            path.unlink()
-        self.dir.rmdir()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def _expected(n: int) -> int:
@@ -141,11 +145,19 @@ def _run_pair(size: int, runner: str, memory: bool) -> Workload:
                 per_run = min(seconds[mode]) / size * 1e6
                 per_peak = min(peaks[mode]) / size
                 cells.append(f"{label} {per_run:,.0f} µs/run, peak {per_peak:,.0f} B/run")
+        if cold:
+            cells.append(f"first plan run (compiling, cold cache) {cold[0]:.2f} s")
         workload.notes[:] = ["; ".join(cells)]
 
-    workload = Workload(
-        sample("on"), sample("off"), warmup=lambda: None, cleanup=work.cleanup, notes=[]
-    )
+    def warmup() -> None:
+        """The first run of a file compiles it (cold); later ones read its cached plan."""
+        took, _peak, _out = work.flowc(
+            "run", str(work.flow), "-p", f"n={n}", "--plan", "on", "--runner", runner
+        )
+        cold[:] = [took]
+
+    cold: list[float] = []
+    workload = Workload(sample("on"), sample("off"), warmup=warmup, cleanup=work.cleanup, notes=[])
     return workload
 
 

@@ -14,21 +14,27 @@ compiled from another version of the file.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
+from flowc.content_cache import ContentCache
+from flowc.planfacts import FlowFacts
 
-from flowc.plan import FlowPlan, Plan
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
-__all__ = ["PlanChoice", "PlanError", "choose_plan", "plan_blocker", "read_plan"]
+    from flowc.plan import FlowPlan, Plan
+
+__all__ = ["PlanChoice", "PlanError", "choose_plan", "facts_of", "plan_blocker", "read_plan"]
 
 MODES = ("auto", "on", "off")
 #: A plan file larger than this is refused before it is parsed: a wrong path (a log, a
 #: device) must not exhaust memory.
 MAX_PLAN_BYTES = 256 * 2**20
 _MAX_ERRORS_SHOWN = 10
+_CACHE_FORMAT = "flowc-plan-cache/1"
 
 
 class PlanError(Exception):
@@ -39,7 +45,7 @@ class PlanError(Exception):
 class PlanChoice:
     """The plan to run from (None: run dynamically) and, if so, why not, in one line."""
 
-    flow_plan: FlowPlan | None
+    plan: FlowFacts | None
     note: str | None = None
 
 
@@ -51,27 +57,32 @@ def choose_plan(
         return PlanChoice(None)
     if option not in MODES:
         plan = read_plan(Path(option), path)
-        return _insist(_select(plan, flow, option), option)
+        return _insist(facts_of(_select(plan, flow, option)), option)
     # Under auto, a file that does not compile or a flow the plan cannot name runs
     # dynamically without a note: loading it then reports the syntax error or lists the flows.
     try:
-        plan = _compile(path, params)
+        flows = _compile(path, params)
     except Exception as exc:  # the compiler's own message: a syntax error, an unreadable file
         if option == "on":
             raise PlanError(str(exc)) from None
         return PlanChoice(None)
     try:
-        flow_plan = _select(plan, flow, str(path))
+        facts = _select_facts(flows, flow, str(path))
     except PlanError:
         if option == "on":
             raise
         return PlanChoice(None)
     if option == "on":
-        return _insist(flow_plan, str(path))
-    blocker = plan_blocker(flow_plan)
-    if blocker is not None:
-        return PlanChoice(None, f"running dynamically: {blocker}")
-    return PlanChoice(flow_plan)
+        return _insist(facts, str(path))
+    if facts.blocker is not None:
+        return PlanChoice(None, f"running dynamically: {facts.blocker}")
+    return PlanChoice(facts)
+
+
+def facts_of(flow_plan: FlowPlan) -> FlowFacts:
+    """What a run needs of ``flow_plan`` (see :mod:`flowc.planfacts`)."""
+    counts = tuple((node.task, node.count or 0) for node in flow_plan.nodes)
+    return FlowFacts(flow_plan.name, flow_plan.qualname, plan_blocker(flow_plan), counts)
 
 
 def plan_blocker(flow_plan: FlowPlan) -> str | None:
@@ -94,24 +105,71 @@ def plan_blocker(flow_plan: FlowPlan) -> str | None:
     return None
 
 
-def _insist(flow_plan: FlowPlan, origin: str) -> PlanChoice:
+def _insist(facts: FlowFacts, origin: str) -> PlanChoice:
     """``--plan on`` or a plan file: a graph break is an error; unknown counts are not."""
-    blocker = plan_blocker(flow_plan)
-    if blocker is not None:
-        where, _, why = blocker.partition(": graph break: ")
+    if facts.blocker is not None:
+        where, _, why = facts.blocker.partition(": graph break: ")
         raise PlanError(
-            f"{where}: cannot run flow {flow_plan.name!r} from its plan: graph break: {why}; "
+            f"{where}: cannot run flow {facts.name!r} from its plan: graph break: {why}; "
             "run it with --plan off"
         )
-    return PlanChoice(flow_plan)
+    return PlanChoice(facts)
 
 
-def _compile(path: Path, params: dict[str, Any] | None) -> Plan:
-    """The file's plan by call site: whether the flow can run from it, and each site's count
-    for the progress totals, need no per-run nodes (the runs themselves are the flow's)."""
+def _compile(path: Path, params: dict[str, Any] | None) -> list[FlowFacts]:
+    """What a run needs of each flow of the file, from its plan by call site (whether it can
+    run from it, each site's count for the progress totals: no per-run nodes).
+
+    Kept in a cache keyed by the file's content and the parameters (under ``FLOWC_HOME``),
+    valid while the modules it imports are unchanged: running an unchanged file again reads
+    these facts instead of compiling it, and loads neither libcst nor pydantic.
+    """
+    from flowc.reading import read_limited
+
+    data = read_limited(path)
+    cache = _plan_cache(params)
+    key = cache.key(str(path.resolve()), data) if cache is not None else ""
+    if cache is not None:
+        found = cache.get(key)
+        if found is not None:
+            try:
+                return [FlowFacts.from_dict(flow) for flow in found["flows"]]
+            except (KeyError, TypeError, ValueError):
+                pass  # not an entry this flowc wrote: compile again
     from flowc.compiler import compile_file
 
-    return compile_file(path, parameters=params or None).plan
+    result = compile_file(path, parameters=params or None)
+    flows = [facts_of(flow) for flow in result.plan.flows]
+    if cache is not None and result.plan.source_sha256 == hashlib.sha256(data).hexdigest():
+        cache.put(key, {"flows": [facts.to_dict() for facts in flows]}, result.deps)
+    return flows
+
+
+def _select_facts(flows: list[FlowFacts], flow: str | None, origin: str) -> FlowFacts:
+    """The flow named ``flow`` (or the only one), worded as :meth:`flowc.plan.Plan.flow`."""
+    if flow is None:
+        if len(flows) != 1:
+            names = ", ".join(f.name for f in flows) or "none"
+            raise PlanError(f"{origin}: the plan has {len(flows)} flows ({names}): name one")
+        return flows[0]
+    for facts in flows:
+        if facts.named(flow):
+            return facts
+    names = ", ".join(f.name for f in flows)
+    raise PlanError(f"{origin}: no flow {flow!r} in the plan (flows: {names})")
+
+
+def _plan_cache(params: dict[str, Any] | None) -> ContentCache | None:
+    """Where compiled plans are kept, salted with flowc's version and the parameters."""
+    from flowc import __version__
+    from flowc.files import flowc_home
+
+    if os.environ.get("FLOWC_NO_CACHE"):
+        return None
+    given = repr(sorted((params or {}).items(), key=lambda item: item[0]))
+    return ContentCache(
+        flowc_home() / "cache" / "plans", f"{_CACHE_FORMAT}|{__version__}|{given}", "flowc run"
+    )
 
 
 def _select(plan: Plan, flow: str | None, origin: str) -> FlowPlan:
@@ -161,6 +219,10 @@ def _parse_plan(plan_path: Path) -> Plan:
         raise PlanError(f"{plan_path}: cannot read the plan: {exc.strerror or exc}") from None
     if len(text) > MAX_PLAN_BYTES:
         raise PlanError(f"{plan_path}: larger than {MAX_PLAN_BYTES // 2**20} MiB; not a flowc plan")
+    from pydantic import ValidationError
+
+    from flowc.plan import Plan
+
     try:
         return Plan.from_json(text)
     except ValidationError as exc:

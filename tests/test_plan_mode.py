@@ -20,6 +20,8 @@ import pytest
 
 from flowc.cli.run_args import prepare_run
 from flowc.compiler import compile_file
+from flowc.planfacts import FlowFacts
+from flowc.runplan import facts_of
 from flowc.runtime import loader
 from flowc.runtime.taskrun import TaskRun
 
@@ -56,8 +58,8 @@ CASES = [
 ]
 
 
-def _flow_plan(path: Path, flow: str):
-    return compile_file(path, flow=flow, expand=True).flow(flow)
+def _flow_plan(path: Path, flow: str) -> FlowFacts:
+    return facts_of(compile_file(path, flow=flow).flow(flow))
 
 
 def _run(target: str, runner: str | None, plan: Any, address: str | None = None) -> list[TaskRun]:
@@ -99,7 +101,7 @@ def _without_columns(node_id: str) -> str:
 def test_node_ids_are_the_compilers(case: str) -> None:
     stem, flow = case.split(":")
     path = AGREEMENT / f"{stem}.py"
-    plan = _flow_plan(path, flow)
+    plan = compile_file(path, flow=flow, expand=True).flow(flow)
     records = _run(f"{path}:{flow}", None, None)
     compiled = [node.id for node in plan.nodes]
     recorded = [str(run.node) for run in records]

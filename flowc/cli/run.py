@@ -264,7 +264,7 @@ def _with_plan(
         note(err, choice.note)
     return dataclasses.replace(
         request,
-        plan=choice.flow_plan,
+        plan=choice.plan,
         checkpoint=resume if resume is not None else checkpoint,
         resume=resume is not None,
     )
@@ -274,12 +274,12 @@ def _observer(
     request: loader.RunRequest, out: Console, err: Console, quiet: bool
 ) -> loader.Observer:
     """The live per-task view; in plan mode, progress bars against the plan's totals."""
-    flow_plan = request.plan
-    if flow_plan is None:
+    facts = request.plan
+    if facts is None:
         return lambda runs: display.watch(runs, out, err, live=not quiet)
     from flowc.cli.progress import plan_progress, totals_from_counts
 
-    totals = totals_from_counts((node.task, node.count or 0) for node in flow_plan.nodes)
+    totals = totals_from_counts(facts.counts)
     mode: Literal["bar", "lines", "off"] = (
         "off" if quiet else ("bar" if err.is_terminal else "lines")
     )

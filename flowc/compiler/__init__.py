@@ -36,12 +36,20 @@ class CompileResult:
     """The plan of a file, the diagnostics found on the way, and the walk's facts."""
 
     def __init__(
-        self, plan: Plan, diagnostics: list[Diagnostic], path: str, analysis: Analysis
+        self,
+        plan: Plan,
+        diagnostics: list[Diagnostic],
+        path: str,
+        analysis: Analysis,
+        deps: list[str] | None = None,
     ) -> None:
         self.plan = plan
         self.diagnostics = diagnostics
         self.path = path
         self.analysis = analysis
+        #: the other files of the project the compile read (imported modules): a result
+        #: cached for the file holds only while they are unchanged.
+        self.deps = deps or []
 
     def flow(self, name: str | None = None) -> FlowPlan:
         return self.plan.flow(name)
@@ -88,7 +96,7 @@ def compile_file(
     ``unlisted``: with ``expand``, leave the runs of large maps unlisted in the plan, to be
     listed as :meth:`flowc.plan.Plan.write_json` writes them (the command line's JSON).
     """
-    from flowc.compiler.source import SourceReadError, read_limited
+    from flowc.reading import SourceReadError, read_limited
 
     shown = os.fspath(path)
     file = Path(shown)
@@ -207,4 +215,5 @@ def _compile(
                 message="no flow found in the file",
             )
         )
-    return CompileResult(plan, diagnostics, path, analysis)
+    deps = sorted(k for k, v in project.cache.items() if v is not None and v is not main)
+    return CompileResult(plan, diagnostics, path, analysis, deps)

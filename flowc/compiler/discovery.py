@@ -21,7 +21,6 @@ import libcst as cst
 from flowc.compiler.diagnostics import CompileError, Diagnostic
 from flowc.compiler.locate import Locator
 from flowc.compiler.parsing import decode, parse
-from flowc.compiler.source import SourceReadError, read_limited
 from flowc.compiler.values import (
     UNKNOWN,
     Canon,
@@ -34,6 +33,7 @@ from flowc.compiler.values import (
     Value,
 )
 from flowc.plan import WATCHED_OPTIONS, Parameter
+from flowc.reading import SourceReadError, read_limited
 
 __all__ = [
     "FlowDef",

@@ -41,7 +41,7 @@ def runner_kind(runner: str | None) -> str:
 def flow_runners(path: str | os.PathLike[str]) -> dict[str, str | None]:
     """Each flow's ``task_runner=`` class name as its decorator gives it (None: the default)."""
     from flowc.compiler.discovery import Project, decode
-    from flowc.compiler.source import read_limited
+    from flowc.reading import read_limited
 
     data = read_limited(path)
     main = Project().load_main(decode(data, os.fspath(path)), os.fspath(path), os.fspath(path))

@@ -77,8 +77,8 @@ class _Fixed:
 
 
 def _lint_one(path: Path, settings: Settings, options: Options, report: Report) -> _Fixed | None:
-    from flowc.compiler.source import SourceReadError, read_limited
     from flowc.lint.cache import Cache
+    from flowc.reading import SourceReadError, read_limited
 
     shown = str(path)
     try:

@@ -46,7 +46,7 @@ from flowc.runtime.report import RunCapture, capture
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
 
-    from flowc.plan import FlowPlan
+    from flowc.planfacts import FlowFacts
     from flowc.runtime.flowrun import FlowRun
     from flowc.runtime.runners.base import TaskRunner
     from flowc.runtime.states import State
@@ -93,7 +93,7 @@ class RunRequest:
     params: dict[str, str] = field(default_factory=dict)
     runner: TaskRunner | None = None
     #: plan mode: the compiled flow to run from (see flowc.runtime.planexec), else dynamic.
-    plan: FlowPlan | None = None
+    plan: FlowFacts | None = None
     #: ``--checkpoint DIR`` / ``--resume DIR``: where completed results are kept.
     checkpoint: Path | None = None
     resume: bool = False
@@ -254,9 +254,9 @@ def _run_options(request: RunRequest, flow: Flow[Any]) -> Iterator[None]:
     """Plan mode and checkpoints, for the run ``flowc run`` starts (not runs at import)."""
     from flowc.runtime.planmode import PlanOptions, plan_mode
 
-    flow_plan = request.plan
-    if flow_plan is not None and flow.name != flow_plan.name:
-        flow_plan = None  # the plan is of another flow of the file: run dynamically
+    facts = request.plan
+    if facts is not None and flow.name != facts.name:
+        facts = None  # the plan is of another flow of the file: run dynamically
     store = None
     if request.checkpoint is not None:
         from flowc.runtime.checkpoint import CheckpointError, CheckpointStore
@@ -265,11 +265,11 @@ def _run_options(request: RunRequest, flow: Flow[Any]) -> Iterator[None]:
             store = CheckpointStore.open(request.checkpoint, flow.name, create=not request.resume)
         except CheckpointError as exc:
             raise FlowcUsageError(str(exc)) from None
-    if flow_plan is None and store is None:
+    if facts is None and store is None:
         yield
         return
     options = PlanOptions(
-        flow_plan=flow_plan, defer=flow_plan is not None, checkpoint=store, resume=request.resume
+        facts=facts, defer=facts is not None, checkpoint=store, resume=request.resume
     )
     with plan_mode(options):
         yield

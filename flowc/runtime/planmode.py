@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from flowc.plan import FlowPlan
+    from flowc.planfacts import FlowFacts
     from flowc.runtime.checkpoint import CheckpointStore
 
 __all__ = ["PlanOptions", "active_plan", "plan_mode"]
@@ -24,8 +24,8 @@ __all__ = ["PlanOptions", "active_plan", "plan_mode"]
 class PlanOptions:
     """How a flow run executes in plan mode (one object for the whole tree of flow runs)."""
 
-    #: the compiled plan of the flow being run (by call site): its counts are the progress totals.
-    flow_plan: FlowPlan | None = None
+    #: what the run needs of its flow's compiled plan (its name, the progress totals).
+    facts: FlowFacts | None = None
     #: hold submitted runs until a flush (plan mode); False: dispatch at once, as dynamically.
     defer: bool = True
     #: run the optimizer passes (off: plan mode dispatches exactly as submitted).

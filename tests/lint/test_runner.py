@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from lint_labels import CORPUS
 
-from flowc.compiler.source import MAX_SOURCE_BYTES
+from flowc.reading import MAX_SOURCE_BYTES
 
 BAD = (CORPUS / "bad_one_branch.py").read_text()
 

@@ -200,7 +200,7 @@ MAX_REPORT_BYTES = 200_000_000
 
 def load_report(path: Path) -> RunReport:
     """Read and check a run report; every problem is a one-line :class:`CommandError`."""
-    from flowc.compiler.source import SourceReadError, read_limited
+    from flowc.reading import SourceReadError, read_limited
 
     try:
         path.stat()

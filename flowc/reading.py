@@ -1,4 +1,4 @@
-"""Reading a file the compiler or the linter is given: regular files only, and not too large.
+"""Reading a file the user names: regular files only, and not too large.
 
 ``flowc graph/compile/explain/lint`` read paths a user names or a folder holds, and the
 project modules a flow imports. Opening a FIFO blocks until someone writes to it, ``/dev/zero``

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from flowc.compiler import CompileError, compile_file, compile_source
-from flowc.compiler.source import MAX_SOURCE_BYTES
+from flowc.reading import MAX_SOURCE_BYTES
 
 COMMANDS = [["graph", "-o", "out.json"], ["explain"], ["compile", "-o", "plan.json"]]
 

@@ -1,0 +1,50 @@
+"""What a flow run needs of its compiled plan, as plain data: the flow's name, why it cannot
+run from its plan (if so), and each call site's count for the progress totals.
+
+The Plan is a pydantic model; importing pydantic and building the models costs a process
+some 14 MB and tens of milliseconds. ``flowc run`` keeps these facts in its plan cache
+(:mod:`flowc.runplan`), so running an unchanged file again needs neither libcst nor pydantic,
+and the runtime holds only this.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["FlowFacts"]
+
+
+@dataclass(frozen=True)
+class FlowFacts:
+    """One flow of a compiled plan, as a run needs it."""
+
+    name: str
+    qualname: str
+    #: why the flow cannot run from its plan (``file:line:col: graph break: ...``), or None.
+    blocker: str | None
+    #: (task name, run count) per call site; 0 where the count is known only at run time.
+    counts: tuple[tuple[str, int], ...] = ()
+
+    def named(self, name: str) -> bool:
+        """Whether ``name`` names this flow: its flow name, qualified or function name."""
+        return name in (self.name, self.qualname, self.qualname.rsplit(".", 1)[-1])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "qualname": self.qualname,
+            "blocker": self.blocker,
+            "counts": [list(pair) for pair in self.counts],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FlowFacts:
+        """The facts ``to_dict`` gave; ValueError, TypeError or KeyError for anything else."""
+        blocker = data["blocker"]
+        if not isinstance(data["name"], str) or not isinstance(data["qualname"], str):
+            raise TypeError("flow names must be strings")
+        if blocker is not None and not isinstance(blocker, str):
+            raise TypeError("blocker must be a string or null")
+        counts = tuple((str(task), int(count)) for task, count in data["counts"])
+        return cls(data["name"], data["qualname"], blocker, counts)
