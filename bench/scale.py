@@ -57,16 +57,26 @@ def two_stage(n: int = 10):
 """
 
 #: Runs the flowc CLI and writes the process's peak resident memory (bytes) to the file
-#: named by FLOWC_BENCH_PEAK when it exits, however it exits.
+#: named by FLOWC_BENCH_PEAK when it exits, however it exits. The peak is the kernel's
+#: high-water mark of this program's own memory (VmHWM): ``ru_maxrss`` would carry over the
+#: parent's peak when the parent's memory was larger (Linux keeps it across exec).
 _PEAK = """\
 import os, resource, sys
 from flowc.cli import main
+def peak():
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 try:
     main()
 finally:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     with open(os.environ["FLOWC_BENCH_PEAK"], "w") as out:
-        out.write(str(peak))
+        out.write(str(peak()))
 """
 
 SUBPROCESS_TIMEOUT = 1800

@@ -10,9 +10,9 @@ error, and an entry that cannot be written only makes the next run slower.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +42,19 @@ class ContentCache:
         self.note = note
 
     def key(self, path: str, data: bytes) -> str:
+        """The key of ``data`` read from ``path``: a hash of both and the salt."""
+        import hashlib  # here: its OpenSSL costs a process megabytes it may not need
+
         digest = hashlib.sha256(data)
         digest.update(f"\0{path}\0{self.salt}".encode())
         return digest.hexdigest()
+
+    def name_key(self, name: str) -> str:
+        """A key for ``name`` itself (a path and options; the content is checked by the
+        entry's recorded files): two checksums, so it needs no cryptographic hash. Keep
+        ``name`` in the payload too, to tell the rare collision from a hit."""
+        data = f"{name}\0{self.salt}".encode()
+        return f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}{len(data):x}"
 
     def get(self, key: str) -> dict[str, Any] | None:
         """The payload stored under ``key`` while every file it read is unchanged, or None."""

@@ -1,8 +1,8 @@
 """What a flow run needs of its compiled plan, as plain data: the flow's name, why it cannot
 run from its plan (if so), and each call site's count for the progress totals.
 
-The Plan is a pydantic model; importing pydantic and building the models costs a process
-some 14 MB and tens of milliseconds. ``flowc run`` keeps these facts in its plan cache
+The Plan is a pydantic model: building its models costs a process tens of milliseconds,
+and compiling one costs libcst. ``flowc run`` keeps these facts in its plan cache
 (:mod:`flowc.runplan`), so running an unchanged file again needs neither libcst nor pydantic,
 and the runtime holds only this.
 """

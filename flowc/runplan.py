@@ -13,7 +13,6 @@ compiled from another version of the file.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,29 +119,38 @@ def _compile(path: Path, params: dict[str, Any] | None) -> list[FlowFacts]:
     """What a run needs of each flow of the file, from its plan by call site (whether it can
     run from it, each site's count for the progress totals: no per-run nodes).
 
-    Kept in a cache keyed by the file's content and the parameters (under ``FLOWC_HOME``),
-    valid while the modules it imports are unchanged: running an unchanged file again reads
-    these facts instead of compiling it, and loads neither libcst nor pydantic.
+    Kept in a cache (under ``FLOWC_HOME``) keyed by the file's path, the parameters and
+    flowc's version, valid while the file and the modules it imports are unchanged (size and
+    modification time, as Python checks its ``.pyc`` files): running an unchanged file again
+    reads these facts instead of compiling it, and loads neither libcst nor pydantic.
     """
-    from flowc.reading import read_limited
-
-    data = read_limited(path)
     cache = _plan_cache(params)
-    key = cache.key(str(path.resolve()), data) if cache is not None else ""
+    name = str(path.resolve())
+    key = cache.name_key(name) if cache is not None else ""
     if cache is not None:
         found = cache.get(key)
-        if found is not None:
+        if found is not None and found.get("file") == name:
             try:
                 return [FlowFacts.from_dict(flow) for flow in found["flows"]]
             except (KeyError, TypeError, ValueError):
                 pass  # not an entry this flowc wrote: compile again
     from flowc.compiler import compile_file
 
+    before = _stat(path)
     result = compile_file(path, parameters=params or None)
     flows = [facts_of(flow) for flow in result.plan.flows]
-    if cache is not None and result.plan.source_sha256 == hashlib.sha256(data).hexdigest():
-        cache.put(key, {"flows": [facts.to_dict() for facts in flows]}, result.deps)
+    if cache is not None and before is not None and _stat(path) == before:
+        payload = {"file": name, "flows": [facts.to_dict() for facts in flows]}
+        cache.put(key, payload, [name, *result.deps])
     return flows
+
+
+def _stat(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
 
 
 def _select_facts(flows: list[FlowFacts], flow: str | None, origin: str) -> FlowFacts:
@@ -196,6 +204,8 @@ def read_plan(plan_path: Path, source_path: Path) -> Plan:
             f"{plan_path}: no source_sha256: cannot tell which version of {source_path} it was "
             f"compiled from; {recompile}"
         )
+    import hashlib
+
     if plan.source_sha256 != hashlib.sha256(source).hexdigest():
         raise PlanError(
             f"{plan_path}: compiled from a different version of {source_path}; {recompile}"

@@ -21,8 +21,11 @@ upstreams passed as the cluster's own futures, so the cluster schedules the whol
 (:func:`flowc.runtime.engine.dispatch_pipelined`).
 A group is one call to :func:`flowc.runtime.groupcall.run_group`; each of its runs still
 gets its own states, times, result and record, as if it had run alone: to the engine a group is
-one more kind of unit (:mod:`flowc.runtime.groups`), waited on and settled by its own rules.
-This module keeps one job: the graph of held runs, optimised, handed to the engine as units.
+one more kind of unit (:mod:`flowc.runtime.groups`), waited on through the engine's countdown
+and settled run by run. This module keeps one job: the graph of held runs, optimised, handed to
+the engine as units. Where nothing is grouped (threads) only priority is left, and it is found
+on the graph of call sites, not of runs (:func:`_dispatch_by_site`): a flush of a million runs
+of a few call sites costs a pass over the runs, no graph of them.
 
 A flow that needs results early (``x = a.result()`` then more submits) simply flushes more
 than once; each flush optimises what it holds. Task runs created inside task bodies and on

@@ -88,29 +88,34 @@ _interrupt_lock = threading.Lock()
 
 class _PriorityQueue:
     """``SimpleQueue``'s ``put``/``get``/``get_nowait`` by run priority, highest first;
-    equal priorities in arrival order, and the stop sentinel (None) after all work."""
+    equal priorities in arrival order, and the stop sentinel (None) after all work.
+
+    A heap under a plain lock holds the work; a ``SimpleQueue`` of tokens, one per item,
+    does the waiting. Both are C primitives: a flush that places a million runs pays no
+    ``Condition`` (a Python-level lock dance) per run, and a worker that takes a token always
+    finds an item, the best one at that moment.
+    """
 
     def __init__(self) -> None:
         self._heap: list[tuple[float, int, Placed | None]] = []
         self._order = itertools.count()
-        self._ready = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()
+        self._tokens: queue.SimpleQueue[None] = queue.SimpleQueue()
 
     def put(self, placed: Placed | None) -> None:
         rank = -placed.run.priority if placed is not None else math.inf
-        with self._ready:
+        with self._lock:
             heapq.heappush(self._heap, (rank, next(self._order), placed))
-            self._ready.notify()
+        self._tokens.put(None)
 
     def get(self) -> Placed | None:
-        with self._ready:
-            while not self._heap:
-                self._ready.wait()
+        self._tokens.get()
+        with self._lock:
             return heapq.heappop(self._heap)[2]
 
     def get_nowait(self) -> Placed | None:
-        with self._ready:
-            if not self._heap:
-                raise queue.Empty
+        self._tokens.get_nowait()  # queue.Empty when there is nothing
+        with self._lock:
             return heapq.heappop(self._heap)[2]
 
 
