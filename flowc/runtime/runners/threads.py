@@ -13,10 +13,10 @@ critical path that becomes ready overtakes side branches already waiting for a t
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import ctypes
 import heapq
-import itertools
 import math
 import os
 import queue
@@ -90,33 +90,46 @@ class _PriorityQueue:
     """``SimpleQueue``'s ``put``/``get``/``get_nowait`` by run priority, highest first;
     equal priorities in arrival order, and the stop sentinel (None) after all work.
 
-    A heap under a plain lock holds the work; a ``SimpleQueue`` of tokens, one per item,
-    does the waiting. Both are C primitives: a flush that places a million runs pays no
-    ``Condition`` (a Python-level lock dance) per run, and a worker that takes a token always
-    finds an item, the best one at that moment.
+    Runs of one call site share a priority, so the work waits in one FIFO per priority, with
+    a heap of the few distinct priorities: a queued run costs a deque slot, not a heap entry
+    (a flush of a million runs queues them all at once). A ``SimpleQueue`` of tokens, one per
+    item, does the waiting: C primitives only, no ``Condition`` per run, and a worker that
+    takes a token always finds an item, the best one at that moment.
     """
 
     def __init__(self) -> None:
-        self._heap: list[tuple[float, int, Placed | None]] = []
-        self._order = itertools.count()
+        self._buckets: dict[float, collections.deque[Placed | None]] = {}
+        self._ranks: list[float] = []  # a heap of the buckets' keys
         self._lock = threading.Lock()
         self._tokens: queue.SimpleQueue[None] = queue.SimpleQueue()
 
     def put(self, placed: Placed | None) -> None:
         rank = -placed.run.priority if placed is not None else math.inf
         with self._lock:
-            heapq.heappush(self._heap, (rank, next(self._order), placed))
+            bucket = self._buckets.get(rank)
+            if bucket is None:
+                bucket = self._buckets[rank] = collections.deque()
+                heapq.heappush(self._ranks, rank)
+            bucket.append(placed)
         self._tokens.put(None)
 
     def get(self) -> Placed | None:
         self._tokens.get()
-        with self._lock:
-            return heapq.heappop(self._heap)[2]
+        return self._pop()
 
     def get_nowait(self) -> Placed | None:
         self._tokens.get_nowait()  # queue.Empty when there is nothing
+        return self._pop()
+
+    def _pop(self) -> Placed | None:
         with self._lock:
-            return heapq.heappop(self._heap)[2]
+            rank = self._ranks[0]
+            bucket = self._buckets[rank]
+            placed = bucket.popleft()
+            if not bucket:
+                del self._buckets[rank]
+                heapq.heappop(self._ranks)
+            return placed
 
 
 class ThreadPoolTaskRunner(TaskRunner):
