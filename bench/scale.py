@@ -292,7 +292,7 @@ def _benchmarks() -> list[Benchmark]:
             "flowc graph -f json of a 1,000,000-wide map vs a 10-wide one",
             _graph_wide,
             Target("ratio", 1.0),
-            repeats=5,
+            repeats=9,
             quick_repeats=1,
         )
     )

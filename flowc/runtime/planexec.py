@@ -64,9 +64,12 @@ def flush(flow_run: FlowRun) -> None:
     options = flow_run.root.plan
     by_runner: dict[int, tuple[TaskRunner, list[TaskRun]]] = {}
     own = flow_run.runner
-    for held in batch:
+    if not any(isinstance(held, tuple) for held in batch):  # the common case: no copy
+        by_runner[id(own)] = (own, cast("list[TaskRun]", batch))
+    for held in batch if not by_runner else ():
         run, runner = (held, own) if not isinstance(held, tuple) else held
         by_runner.setdefault(id(runner), (runner, []))[1].append(run)
+    del batch
     try:
         for runner, runs in by_runner.values():
             if options is None or not options.optimize or len(runs) == 1:
@@ -178,6 +181,7 @@ def _dispatch_by_site(runs: list[TaskRun], runner: TaskRunner, options: PlanOpti
     for run, index in zip(runs, run_sites, strict=True):
         run.priority = priority[index]
     del run_sites
-    for run in sorted(runs, key=lambda run: -run.priority):  # stable: submission order kept
+    runs.sort(key=lambda run: -run.priority)  # stable: submission order kept; in place
+    for run in runs:
         engine.schedule(run, runner)
     return True
