@@ -17,6 +17,7 @@ from __future__ import annotations
 import concurrent.futures
 import functools
 import logging
+import pickle
 import threading
 import time
 import weakref
@@ -305,23 +306,30 @@ def _log(name: str, level: int, text: str, created: float, fields: dict[str, Any
         logger.handle(record)
 
 
-def _flow_info(flow_run: FlowRun | None) -> tuple[Any, ...]:
-    """What a worker is told of the flow run: ids, names, and parameters if they travel."""
+def _flow_info(flow_run: FlowRun | None) -> bytes:
+    """What a worker is told of the flow run — ids, names, and parameters if they travel —
+    pickled once per flow run (a worker unpickles it once too, see ``worker.flow_from``)."""
     if flow_run is None:
-        return (None, "", "", {}, None)
+        return _NO_FLOW_RUN
     info = flow_run.worker_info
     if info is None:
         import cloudpickle
 
         parameters = flow_run.parameters
-        try:
-            cloudpickle.dumps(parameters)
-        except Exception:  # the tasks can still run; only run information lacks them
-            parameters = {}
         log_prints = getattr(flow_run.flow, "log_prints", None)
-        info = (flow_run.id, flow_run.name, flow_run.run_name, parameters, log_prints)
+        try:
+            info = cloudpickle.dumps(
+                (flow_run.id, flow_run.name, flow_run.run_name, parameters, log_prints)
+            )
+        except Exception:  # the tasks can still run; only run information lacks them
+            info = cloudpickle.dumps(
+                (flow_run.id, flow_run.name, flow_run.run_name, {}, log_prints)
+            )
         flow_run.worker_info = info
     return info
+
+
+_NO_FLOW_RUN = pickle.dumps((None, "", "", {}, None))
 
 
 _blobs: weakref.WeakKeyDictionary[Task[Any], bytes] = weakref.WeakKeyDictionary()

@@ -72,7 +72,7 @@ class Unit:
         run_name: str,
         node: str | None,
         attempts_done: int,
-        flow: tuple[uuid.UUID, str, str, dict[str, Any], bool | None],
+        flow: bytes,
         channel: events.Channel | None,
     ) -> None:
         #: the task, pickled once per flow run by the driver and unpickled once per worker.
@@ -84,7 +84,8 @@ class Unit:
         self.node = node
         #: attempts made before this placement (a worker that died took the last one).
         self.attempts_done = attempts_done
-        #: the flow run: (id, flow name, run name, parameters, log_prints).
+        #: the flow run, pickled once per flow run: (id, flow name, run name, parameters,
+        #: log_prints).
         self.flow = flow
         self.channel = channel
 
@@ -93,22 +94,23 @@ class Unit:
 
     @property
     def task(self) -> Task[Any]:
-        return task_from(self.task_blob)
+        return unpickled_once(self.task_blob)  # type: ignore[no-any-return]
 
 
-_tasks: dict[bytes, Any] = {}
-_TASKS_KEPT = 256
+_unpickled: dict[bytes, Any] = {}
+_UNPICKLED_KEPT = 256
 
 
-def task_from(blob: bytes) -> Task[Any]:
-    """The task pickled in ``blob``: unpickled once per worker process, not once per run."""
-    task = _tasks.get(blob)
-    if task is None:
-        task = cloudpickle.loads(blob)
-        if len(_tasks) >= _TASKS_KEPT:
-            _tasks.clear()
-        _tasks[blob] = task
-    return task  # type: ignore[no-any-return]
+def unpickled_once(blob: bytes) -> Any:
+    """What ``blob`` holds (a task, a flow run's information), unpickled once per worker
+    process rather than once per run: a map of 10,000 items sends the same bytes each time."""
+    value = _unpickled.get(blob)
+    if value is None:
+        value = cloudpickle.loads(blob)
+        if len(_unpickled) >= _UNPICKLED_KEPT:
+            _unpickled.clear()
+        _unpickled[blob] = value
+    return value
 
 
 class UnitResult:
@@ -166,13 +168,13 @@ class WorkerFlowRun(FlowRun):
     """
 
     def __init__(self, unit: Unit) -> None:  # no super().__init__: nothing to register
-        flow_id, flow_name, run_name, parameters, log_prints = unit.flow
+        flow_id, flow_name, run_name, parameters, log_prints = unpickled_once(unit.flow)
         self.id = flow_id
         #: what is read of the Flow object here; the driver holds the Flow itself.
         self.flow = types.SimpleNamespace(name=flow_name, log_prints=log_prints)  # type: ignore[assignment]
         self.name = flow_name
         self.run_name = run_name
-        self.parameters = parameters
+        self.parameters = dict(parameters)  # shared by the units of this flow run here
         self.parent = None
         self.root = self
         self.record = None

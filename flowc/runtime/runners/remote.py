@@ -78,6 +78,7 @@ class NotPlacedHere(LookupError):
     """An unfinished upstream has no native future on this runner to pass along."""
 
 
+@wire.sent_by_reference
 class UpstreamResult:
     """Stands for one upstream's result inside a shipped call; unpickles as that result."""
 

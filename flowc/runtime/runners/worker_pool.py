@@ -473,8 +473,17 @@ class WorkerPool:
             _settle(call.future, error)
 
 
-#: Modules a fork server loads once, so that every worker forked from it starts warm.
-PRELOAD = ["cloudpickle", "flowc.runtime.runners.wire", "flowc.runtime.runners.worker_pool"]
+#: Modules a fork server loads once, so that every worker forked from it starts warm: the
+#: wire and the pool, and what a worker's first task run imports — the engine and its
+#: inline runner (which bring asyncio, ~10 ms) and the cache policies a task unpickles with.
+PRELOAD = [
+    "cloudpickle",
+    "flowc.runtime.runners.wire",
+    "flowc.runtime.runners.worker_pool",
+    "flowc.runtime.engine",
+    "flowc.runtime.runners.inline",
+    "flowc.cache_policies",
+]
 
 
 def _default_start_method() -> str:
