@@ -37,6 +37,9 @@ if TYPE_CHECKING:
 
 __all__ = ["PlacedRun"]
 
+#: the nested runs of a placement that has none (never written to).
+_NO_NESTED: dict[str, TaskRun] = {}
+
 _FINAL_TYPES = frozenset(
     {StateType.COMPLETED, StateType.FAILED, StateType.CRASHED, StateType.CANCELLED}
 )
@@ -56,7 +59,7 @@ class PlacedRun:
         "lock",
         "reruns",
         "execution",
-        "executions",
+        "lost",
         "settling",
     )
 
@@ -74,14 +77,14 @@ class PlacedRun:
         self.pipelined = pipelined
         self.channel: events.Channel | None = None
         self.applied = 0
-        #: task runs the worker made under this one, by id (hex).
-        self.nested: dict[str, TaskRun] = {}
+        #: task runs the worker made under this one, by id (hex); most runs make none.
+        self.nested: dict[str, TaskRun] = _NO_NESTED
         self.lock = threading.Lock()
         #: executions of this unit the cluster started again after their worker died.
         self.reruns = 0
-        #: the worker-side execution whose events are being applied, and all seen so far.
+        #: the worker-side execution whose events are being applied, and those before it.
         self.execution: int | None = None
-        self.executions: set[int] = set()
+        self.lost: set[int] | None = None
         #: the worker's result is being applied (its events replayed first).
         self.settling = False
 
@@ -125,13 +128,15 @@ class PlacedRun:
     def _apply(self, sequence: tuple[int, int], event: tuple[Any, ...]) -> None:
         execution, number = sequence
         if execution != self.execution:
-            if execution in self.executions:
+            if self.lost is not None and execution in self.lost:
                 return  # news of an execution that was lost, arriving late
             if self.execution is not None:
                 # The unit began again: the cluster ran it anew after its worker died
                 # (Dask does, up to its allowed failures). The lost attempt counts.
                 self.reruns += 1
-            self.executions.add(execution)
+                if self.lost is None:
+                    self.lost = set()
+                self.lost.add(self.execution)
             self.execution, self.applied = execution, 0
         if number != self.applied + 1:
             return  # already applied, or one before it is missing: the result has all
@@ -194,6 +199,8 @@ class PlacedRun:
         mirror._id = _uuid(run_id)
         mirror.node = node
         mirror.observed = True  # its parent task resolved it, or not: not the flow's concern
+        if self.nested is _NO_NESTED:
+            self.nested = {}
         self.nested[run_id] = mirror
         if flow_run is not None:
             flow_run.root.records.append(mirror)

@@ -90,7 +90,20 @@ class Unit:
         self.channel = channel
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (Unit, tuple(getattr(self, name) for name in Unit.__slots__))
+        return (
+            Unit,
+            (
+                self.task_blob,
+                self.kind,
+                self.parameters,
+                self.run_id,
+                self.run_name,
+                self.node,
+                self.attempts_done,
+                self.flow,
+                self.channel,
+            ),
+        )
 
     @property
     def task(self) -> Task[Any]:
@@ -152,7 +165,20 @@ class UnitResult:
         self.events = events
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (UnitResult, tuple(getattr(self, name) for name in UnitResult.__slots__))
+        return (
+            UnitResult,
+            (
+                self.type,
+                self.name,
+                self.message,
+                self.data,
+                self.traceback,
+                self.run_count,
+                self.start,
+                self.end,
+                self.events,
+            ),
+        )
 
 
 # --------------------------------------------------------------------------- the worker flow run
@@ -179,7 +205,7 @@ class WorkerFlowRun(FlowRun):
         self.root = self
         self.record = None
         self.runs = []
-        self.links = ResultLinks()
+        self.links = _NestedLinks(self)
         self.state = State(StateType.RUNNING)
         self.start = time.time()
         self.end = None
@@ -267,6 +293,22 @@ class WorkerFlowRun(FlowRun):
             return list(self._events)
 
 
+class _NestedLinks(ResultLinks):
+    """The results of the runs made here, for the value edges between them. The placed run's
+    own result is left out: it is made last, so no run here can be given it, and linking it
+    (with each of its members) would only cost the unit time."""
+
+    __slots__ = ("flow_run",)
+
+    def __init__(self, flow_run: WorkerFlowRun) -> None:
+        super().__init__()
+        self.flow_run = flow_run
+
+    def link(self, value: Any, run: TaskRun) -> None:
+        if run is not self.flow_run.placed:
+            super().link(value, run)
+
+
 # --------------------------------------------------------------------------- running a unit
 
 
@@ -314,17 +356,19 @@ class _ToDriver(logging.Handler):
 
 
 _forwarding = threading.Lock()
+_to_driver = _ToDriver()
+_flowc_logger = logging.getLogger("flowc")
 
 
 def _forward_logs() -> None:
-    """Once per worker process: run loggers' records go to the driver, which shows them."""
-    logger = logging.getLogger("flowc")
-    if any(isinstance(handler, _ToDriver) for handler in logger.handlers):
+    """Once per worker process (again if the handler was removed): run loggers' records go
+    to the driver, which shows them."""
+    if _to_driver in _flowc_logger.handlers:
         return
     with _forwarding:
-        if not any(isinstance(handler, _ToDriver) for handler in logger.handlers):
-            logger.addHandler(_ToDriver())
-            logger.setLevel(logging.DEBUG)  # the driver's logger decides what is shown
+        if _to_driver not in _flowc_logger.handlers:
+            _flowc_logger.addHandler(_to_driver)
+            _flowc_logger.setLevel(logging.DEBUG)  # the driver's logger decides what is shown
 
 
 def _result_of(

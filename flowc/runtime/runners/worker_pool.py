@@ -26,6 +26,7 @@ import multiprocessing
 import multiprocessing.reduction
 import multiprocessing.spawn
 import os
+import pickle
 import signal
 import threading
 import time
@@ -72,6 +73,19 @@ def _describe(exitcode: int | None) -> str:
     except ValueError:
         name = str(-exitcode)
     return f"exit code {exitcode}, signal {name}"
+
+
+# --- the pipe between them ------------------------------------------------------------------
+# Messages are ids, flags, bytes and strings: the standard pickler is enough, and cheaper than
+# ``Connection.send``'s, which builds a fresh ForkingPickler, dispatch table and all, for each.
+
+
+def _send(conn: Connection, message: Any) -> None:
+    conn.send_bytes(pickle.dumps(message, pickle.HIGHEST_PROTOCOL))
+
+
+def _recv(conn: Connection) -> Any:
+    return pickle.loads(conn.recv_bytes())
 
 
 # --- worker process side ------------------------------------------------------------------
@@ -133,7 +147,7 @@ def _worker_main(
         os.close(fd)
     while True:
         try:
-            message = conn.recv()
+            message = _recv(conn)
         except (EOFError, OSError):
             return  # the parent is gone
         if message is None:
@@ -145,11 +159,11 @@ def _worker_main(
         except BaseException as exc:
             reply = (call_id, False, _pack_exception(exc))
         try:
-            conn.send(reply)
+            _send(conn, reply)
         except (EOFError, OSError):
             return
         except Exception as exc:  # the result itself could not be pickled
-            conn.send((call_id, False, _pack_exception(exc)))
+            _send(conn, (call_id, False, _pack_exception(exc)))
         del message, payload, reply
 
 
@@ -388,7 +402,7 @@ class WorkerPool:
                     messages.append((w, None))
         for w, message in messages:
             try:
-                w.conn.send(message)
+                _send(w.conn, message)
             except OSError:
                 pass  # it just died: its sentinel fails the call
 
@@ -429,7 +443,7 @@ class WorkerPool:
         """Read one answer and add its call's outcome to ``answers``, unless the call was
         killed meanwhile (``kill`` settled it)."""
         try:
-            call_id, ok, body = worker.conn.recv()
+            call_id, ok, body = _recv(worker.conn)
         except (EOFError, OSError):
             worker.conn_eof = True
             return
