@@ -53,7 +53,7 @@ class PlacedRun:
         "runner",
         "resolved",
         "pipelined",
-        "channel",
+        "token",
         "applied",
         "nested",
         "lock",
@@ -75,7 +75,8 @@ class PlacedRun:
         self.resolved = resolved
         #: placed before its upstreams finished (Dask, Ray), their native futures as inputs.
         self.pipelined = pipelined
-        self.channel: events.Channel | None = None
+        #: the unit's token at the event hub, while it may send events.
+        self.token: int | None = None
         self.applied = 0
         #: task runs the worker made under this one, by id (hex); most runs make none.
         self.nested: dict[str, TaskRun] = _NO_NESTED
@@ -90,7 +91,7 @@ class PlacedRun:
 
     def place(self) -> None:
         run = self.run
-        self.channel = events.hub().register(self.on_event)
+        self.token = events.hub().register(self.on_event)
         try:
             blob = _task_blob(run.task)
         except BaseException as exc:
@@ -107,7 +108,7 @@ class PlacedRun:
             run.node,
             run.run_count,
             _flow_info(run.flow_run),
-            self.channel,
+            self.token,
         )
         call = Call(run_unit, (unit,), {}, None, False)
         try:
@@ -209,8 +210,8 @@ class PlacedRun:
 
     def on_done(self, outcome: Outcome | BaseException) -> None:
         run = self.run
-        if self.channel is not None:
-            events.hub().unregister(self.channel)
+        if self.token is not None:
+            events.hub().unregister(self.token)
         if isinstance(outcome, Outcome) and outcome.ok and isinstance(outcome.value, UnitResult):
             self._settle(outcome.value)
             return
@@ -314,29 +315,31 @@ def _log(name: str, level: int, text: str, created: float, fields: dict[str, Any
 
 
 def _flow_info(flow_run: FlowRun | None) -> bytes:
-    """What a worker is told of the flow run — ids, names, and parameters if they travel —
-    pickled once per flow run (a worker unpickles it once too, see ``worker.flow_from``)."""
+    """What a worker is told of the flow run — ids, names, parameters if they travel, and
+    where its events go — pickled once per flow run (and unpickled once per worker, see
+    ``worker.unpickled_once``)."""
+    global _no_flow_run
     if flow_run is None:
-        return _NO_FLOW_RUN
+        if _no_flow_run is None:
+            _no_flow_run = pickle.dumps((None, "", "", {}, None, events.hub().place))
+        return _no_flow_run
     info = flow_run.worker_info
     if info is None:
         import cloudpickle
 
         parameters = flow_run.parameters
         log_prints = getattr(flow_run.flow, "log_prints", None)
+        names = (flow_run.id, flow_run.name, flow_run.run_name)
+        place = events.hub().place
         try:
-            info = cloudpickle.dumps(
-                (flow_run.id, flow_run.name, flow_run.run_name, parameters, log_prints)
-            )
+            info = cloudpickle.dumps((*names, parameters, log_prints, place))
         except Exception:  # the tasks can still run; only run information lacks them
-            info = cloudpickle.dumps(
-                (flow_run.id, flow_run.name, flow_run.run_name, {}, log_prints)
-            )
+            info = cloudpickle.dumps((*names, {}, log_prints, place))
         flow_run.worker_info = info
     return info
 
 
-_NO_FLOW_RUN = pickle.dumps((None, "", "", {}, None))
+_no_flow_run: bytes | None = None
 
 
 _blobs: weakref.WeakKeyDictionary[Task[Any], bytes] = weakref.WeakKeyDictionary()

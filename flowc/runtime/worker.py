@@ -60,7 +60,7 @@ class Unit:
         "node",
         "attempts_done",
         "flow",
-        "channel",
+        "token",
     )
 
     def __init__(
@@ -73,7 +73,7 @@ class Unit:
         node: str | None,
         attempts_done: int,
         flow: bytes,
-        channel: events.Channel | None,
+        token: int | None,
     ) -> None:
         #: the task, pickled once per flow run by the driver and unpickled once per worker.
         self.task_blob = task_blob
@@ -85,9 +85,10 @@ class Unit:
         #: attempts made before this placement (a worker that died took the last one).
         self.attempts_done = attempts_done
         #: the flow run, pickled once per flow run: (id, flow name, run name, parameters,
-        #: log_prints).
+        #: log_prints, where the driver's event hub listens).
         self.flow = flow
-        self.channel = channel
+        #: the unit's token at that hub.
+        self.token = token
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (
@@ -101,7 +102,7 @@ class Unit:
                 self.node,
                 self.attempts_done,
                 self.flow,
-                self.channel,
+                self.token,
             ),
         )
 
@@ -194,7 +195,7 @@ class WorkerFlowRun(FlowRun):
     """
 
     def __init__(self, unit: Unit) -> None:  # no super().__init__: nothing to register
-        flow_id, flow_name, run_name, parameters, log_prints = unpickled_once(unit.flow)
+        flow_id, flow_name, run_name, parameters, log_prints, hub = unpickled_once(unit.flow)
         self.id = flow_id
         #: what is read of the Flow object here; the driver holds the Flow itself.
         self.flow = types.SimpleNamespace(name=flow_name, log_prints=log_prints)  # type: ignore[assignment]
@@ -217,7 +218,8 @@ class WorkerFlowRun(FlowRun):
         self.plan = None
         self.deferred = None
         self.observer = self
-        self._outbox = events.Outbox(unit.channel) if unit.channel is not None else None
+        token = unit.token
+        self._outbox = events.Outbox((*hub, token)) if token is not None else None
         #: tells this execution of the unit from another the cluster may start after a
         #: worker died: events are numbered within an execution.
         self._execution = random.getrandbits(63)
