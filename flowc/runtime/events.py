@@ -103,6 +103,8 @@ _hub_lock = threading.Lock()
 def hub() -> EventHub:
     """This process's hub, started on first use."""
     global _hub
+    if _hub is not None:  # twice per task run placed: no lock once it runs
+        return _hub
     with _hub_lock:
         if _hub is None:
             _hub = EventHub()
