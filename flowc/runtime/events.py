@@ -29,12 +29,12 @@ from collections.abc import Callable
 from multiprocessing.connection import Client, Connection, Listener
 from typing import Any
 
-__all__ = ["LINGER", "Channel", "EventHub", "Outbox", "Place", "hub"]
+__all__ = ["LINGER", "Channel", "EventHub", "Endpoint", "Outbox", "hub"]
 
 logger = logging.getLogger("flowc.runtime")
 
 #: Where a worker sends its events: the hub's address and key, the same for every unit.
-Place = tuple[tuple[str, int], bytes]
+Endpoint = tuple[tuple[str, int], bytes]
 #: Where a worker sends a unit's events: the hub's address, its key, and the unit's token.
 Channel = tuple[tuple[str, int], bytes, int]
 #: What a unit's handler receives: ``((execution, sequence number), event)``.
@@ -51,7 +51,7 @@ class EventHub:
         self._lock = threading.Lock()
         self._tokens = iter(range(1, 1 << 62))
         #: told to workers once per flow run; a unit then carries only its token.
-        self.place: Place = (self._listener.address, self._key)
+        self.endpoint: Endpoint = (self._listener.address, self._key)
         threading.Thread(target=self._accept, name="flowc-events", daemon=True).start()
 
     def register(self, handler: Handler) -> int:

@@ -321,7 +321,7 @@ def _flow_info(flow_run: FlowRun | None) -> bytes:
     global _no_flow_run
     if flow_run is None:
         if _no_flow_run is None:
-            _no_flow_run = pickle.dumps((None, "", "", {}, None, events.hub().place))
+            _no_flow_run = pickle.dumps((None, "", "", {}, None, events.hub().endpoint))
         return _no_flow_run
     info = flow_run.worker_info
     if info is None:
@@ -330,11 +330,11 @@ def _flow_info(flow_run: FlowRun | None) -> bytes:
         parameters = flow_run.parameters
         log_prints = getattr(flow_run.flow, "log_prints", None)
         names = (flow_run.id, flow_run.name, flow_run.run_name)
-        place = events.hub().place
+        endpoint = events.hub().endpoint
         try:
-            info = cloudpickle.dumps((*names, parameters, log_prints, place))
+            info = cloudpickle.dumps((*names, parameters, log_prints, endpoint))
         except Exception:  # the tasks can still run; only run information lacks them
-            info = cloudpickle.dumps((*names, {}, log_prints, place))
+            info = cloudpickle.dumps((*names, {}, log_prints, endpoint))
         flow_run.worker_info = info
     return info
 

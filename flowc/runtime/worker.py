@@ -195,7 +195,7 @@ class WorkerFlowRun(FlowRun):
     """
 
     def __init__(self, unit: Unit) -> None:  # no super().__init__: nothing to register
-        flow_id, flow_name, run_name, parameters, log_prints, hub = unpickled_once(unit.flow)
+        flow_id, flow_name, run_name, parameters, log_prints, endpoint = unpickled_once(unit.flow)
         self.id = flow_id
         #: what is read of the Flow object here; the driver holds the Flow itself.
         self.flow = types.SimpleNamespace(name=flow_name, log_prints=log_prints)  # type: ignore[assignment]
@@ -219,7 +219,7 @@ class WorkerFlowRun(FlowRun):
         self.deferred = None
         self.observer = self
         token = unit.token
-        self._outbox = events.Outbox((*hub, token)) if token is not None else None
+        self._outbox = events.Outbox((*endpoint, token)) if token is not None else None
         #: tells this execution of the unit from another the cluster may start after a
         #: worker died: events are numbered within an execution.
         self._execution = random.getrandbits(63)

@@ -608,3 +608,31 @@ def test_each_flow_run_is_seen_as_itself_in_the_workers(make_runner):
     assert {(tuple(p.items()), i, n) for p, i, n in theirs} == {
         ((("label", "top-inner"),), str(inner_run.id), inner_run.run_name)
     }
+
+
+@task
+def waits_for(path):
+    """Runs until ``path`` exists (for at most TIMEOUT-like bounds, so nothing hangs)."""
+    deadline = time.monotonic() + 120
+    while not os.path.exists(path):
+        if time.monotonic() > deadline:
+            return "never released"
+        time.sleep(0.01)
+    return "released"
+
+
+def test_the_driver_sees_a_run_running_while_it_runs(make_runner, tmp_path):
+    """A worker tells the driver that the run started as it happens, not only with its result."""
+    marker = tmp_path / "release"
+
+    def body():
+        future = waits_for.submit(str(marker))
+        deadline = time.monotonic() + 120
+        while future.state.name != "Running" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        seen = future.state.name
+        marker.write_text("go")
+        return seen, future.result()
+
+    state, _ = run_on(make_runner(), body)
+    assert state.result() == ("Running", "released")
