@@ -103,7 +103,7 @@ class PlacedRun:
             blob,
             run.kind,
             self.resolved,
-            run.id,
+            run.id.int,
             run.name,
             run.node,
             run.run_count,

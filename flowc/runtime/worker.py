@@ -27,6 +27,7 @@ import threading
 import time
 import traceback
 import types
+import uuid
 from typing import TYPE_CHECKING, Any
 
 import cloudpickle
@@ -40,8 +41,6 @@ from flowc.runtime.states import State, StateType
 from flowc.runtime.taskrun import TaskRun
 
 if TYPE_CHECKING:
-    import uuid
-
     from flowc.runtime.runners.base import TaskRunner
     from flowc.runtime.tasks import Task
 
@@ -68,7 +67,7 @@ class Unit:
         task_blob: bytes,
         kind: str,
         parameters: dict[str, Any],
-        run_id: uuid.UUID,
+        run_id: int,
         run_name: str,
         node: str | None,
         attempts_done: int,
@@ -79,6 +78,7 @@ class Unit:
         self.task_blob = task_blob
         self.kind = kind
         self.parameters = parameters
+        #: the run's id as an integer: a UUID pickles through Python code, an int in C.
         self.run_id = run_id
         self.run_name = run_name
         self.node = node
@@ -327,7 +327,7 @@ def run_unit(unit: Unit) -> UnitResult:
 
         install_print_logging()  # the task arrived unpickled, not built by its decorator
     run = TaskRun(task, unit.kind, flow_run, unit.parameters, Upstreams(), [], None)
-    run._id = unit.run_id
+    run._id = uuid.UUID(int=unit.run_id)
     run._name = unit.run_name
     run.node = unit.node
     run.run_count = unit.attempts_done
