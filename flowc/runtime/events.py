@@ -29,10 +29,12 @@ from collections.abc import Callable
 from multiprocessing.connection import Client, Connection, Listener
 from typing import Any
 
-__all__ = ["LINGER", "Channel", "EventHub", "Outbox", "hub"]
+__all__ = ["LINGER", "Channel", "EventHub", "Endpoint", "Outbox", "hub"]
 
 logger = logging.getLogger("flowc.runtime")
 
+#: Where a worker sends its events: the hub's address and key, the same for every unit.
+Endpoint = tuple[tuple[str, int], bytes]
 #: Where a worker sends a unit's events: the hub's address, its key, and the unit's token.
 Channel = tuple[tuple[str, int], bytes, int]
 #: What a unit's handler receives: ``((execution, sequence number), event)``.
@@ -48,18 +50,20 @@ class EventHub:
         self._handlers: dict[int, Handler] = {}
         self._lock = threading.Lock()
         self._tokens = iter(range(1, 1 << 62))
+        #: told to workers once per flow run; a unit then carries only its token.
+        self.endpoint: Endpoint = (self._listener.address, self._key)
         threading.Thread(target=self._accept, name="flowc-events", daemon=True).start()
 
-    def register(self, handler: Handler) -> Channel:
-        """A channel for one unit; its events reach ``handler`` until :meth:`unregister`."""
+    def register(self, handler: Handler) -> int:
+        """A token for one unit; its events reach ``handler`` until :meth:`unregister`."""
         with self._lock:
             token = next(self._tokens)
             self._handlers[token] = handler
-        return (self._listener.address, self._key, token)
+        return token
 
-    def unregister(self, channel: Channel) -> None:
+    def unregister(self, token: int) -> None:
         with self._lock:
-            self._handlers.pop(channel[2], None)
+            self._handlers.pop(token, None)
 
     def _accept(self) -> None:
         while True:
@@ -99,6 +103,8 @@ _hub_lock = threading.Lock()
 def hub() -> EventHub:
     """This process's hub, started on first use."""
     global _hub
+    if _hub is not None:  # twice per task run placed: no lock once it runs
+        return _hub
     with _hub_lock:
         if _hub is None:
             _hub = EventHub()

@@ -46,7 +46,7 @@ class FlowRun:
     #: worker's stand-in for the driver's flow run has one (see flowc.runtime.worker).
     observer: Any = None
     #: what a worker is told of this flow run, made on first use (see flowc.runtime.placed).
-    worker_info: tuple[Any, ...] | None = None
+    worker_info: bytes | None = None
 
     def __init__(
         self,

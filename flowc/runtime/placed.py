@@ -17,6 +17,7 @@ from __future__ import annotations
 import concurrent.futures
 import functools
 import logging
+import pickle
 import threading
 import time
 import weakref
@@ -36,6 +37,9 @@ if TYPE_CHECKING:
 
 __all__ = ["PlacedRun"]
 
+#: the nested runs of a placement that has none (never written to).
+_NO_NESTED: dict[str, TaskRun] = {}
+
 _FINAL_TYPES = frozenset(
     {StateType.COMPLETED, StateType.FAILED, StateType.CRASHED, StateType.CANCELLED}
 )
@@ -49,13 +53,13 @@ class PlacedRun:
         "runner",
         "resolved",
         "pipelined",
-        "channel",
+        "token",
         "applied",
         "nested",
         "lock",
         "reruns",
         "execution",
-        "executions",
+        "lost",
         "settling",
     )
 
@@ -71,22 +75,23 @@ class PlacedRun:
         self.resolved = resolved
         #: placed before its upstreams finished (Dask, Ray), their native futures as inputs.
         self.pipelined = pipelined
-        self.channel: events.Channel | None = None
+        #: the unit's token at the event hub, while it may send events.
+        self.token: int | None = None
         self.applied = 0
-        #: task runs the worker made under this one, by id (hex).
-        self.nested: dict[str, TaskRun] = {}
+        #: task runs the worker made under this one, by id (hex); most runs make none.
+        self.nested: dict[str, TaskRun] = _NO_NESTED
         self.lock = threading.Lock()
         #: executions of this unit the cluster started again after their worker died.
         self.reruns = 0
-        #: the worker-side execution whose events are being applied, and all seen so far.
+        #: the worker-side execution whose events are being applied, and those before it.
         self.execution: int | None = None
-        self.executions: set[int] = set()
+        self.lost: set[int] | None = None
         #: the worker's result is being applied (its events replayed first).
         self.settling = False
 
     def place(self) -> None:
         run = self.run
-        self.channel = events.hub().register(self.on_event)
+        self.token = events.hub().register(self.on_event)
         try:
             blob = _task_blob(run.task)
         except BaseException as exc:
@@ -98,12 +103,12 @@ class PlacedRun:
             blob,
             run.kind,
             self.resolved,
-            run.id,
+            run.id.int,
             run.name,
             run.node,
             run.run_count,
             _flow_info(run.flow_run),
-            self.channel,
+            self.token,
         )
         call = Call(run_unit, (unit,), {}, None, False)
         try:
@@ -124,13 +129,15 @@ class PlacedRun:
     def _apply(self, sequence: tuple[int, int], event: tuple[Any, ...]) -> None:
         execution, number = sequence
         if execution != self.execution:
-            if execution in self.executions:
+            if self.lost is not None and execution in self.lost:
                 return  # news of an execution that was lost, arriving late
             if self.execution is not None:
                 # The unit began again: the cluster ran it anew after its worker died
                 # (Dask does, up to its allowed failures). The lost attempt counts.
                 self.reruns += 1
-            self.executions.add(execution)
+                if self.lost is None:
+                    self.lost = set()
+                self.lost.add(self.execution)
             self.execution, self.applied = execution, 0
         if number != self.applied + 1:
             return  # already applied, or one before it is missing: the result has all
@@ -193,6 +200,8 @@ class PlacedRun:
         mirror._id = _uuid(run_id)
         mirror.node = node
         mirror.observed = True  # its parent task resolved it, or not: not the flow's concern
+        if self.nested is _NO_NESTED:
+            self.nested = {}
         self.nested[run_id] = mirror
         if flow_run is not None:
             flow_run.root.records.append(mirror)
@@ -201,8 +210,8 @@ class PlacedRun:
 
     def on_done(self, outcome: Outcome | BaseException) -> None:
         run = self.run
-        if self.channel is not None:
-            events.hub().unregister(self.channel)
+        if self.token is not None:
+            events.hub().unregister(self.token)
         if isinstance(outcome, Outcome) and outcome.ok and isinstance(outcome.value, UnitResult):
             self._settle(outcome.value)
             return
@@ -305,23 +314,32 @@ def _log(name: str, level: int, text: str, created: float, fields: dict[str, Any
         logger.handle(record)
 
 
-def _flow_info(flow_run: FlowRun | None) -> tuple[Any, ...]:
-    """What a worker is told of the flow run: ids, names, and parameters if they travel."""
+def _flow_info(flow_run: FlowRun | None) -> bytes:
+    """What a worker is told of the flow run — ids, names, parameters if they travel, and
+    where its events go — pickled once per flow run (and unpickled once per worker, see
+    ``worker.unpickled_once``)."""
+    global _no_flow_run
     if flow_run is None:
-        return (None, "", "", {}, None)
+        if _no_flow_run is None:
+            _no_flow_run = pickle.dumps((None, "", "", {}, None, events.hub().endpoint))
+        return _no_flow_run
     info = flow_run.worker_info
     if info is None:
         import cloudpickle
 
         parameters = flow_run.parameters
-        try:
-            cloudpickle.dumps(parameters)
-        except Exception:  # the tasks can still run; only run information lacks them
-            parameters = {}
         log_prints = getattr(flow_run.flow, "log_prints", None)
-        info = (flow_run.id, flow_run.name, flow_run.run_name, parameters, log_prints)
+        names = (flow_run.id, flow_run.name, flow_run.run_name)
+        endpoint = events.hub().endpoint
+        try:
+            info = cloudpickle.dumps((*names, parameters, log_prints, endpoint))
+        except Exception:  # the tasks can still run; only run information lacks them
+            info = cloudpickle.dumps((*names, {}, log_prints, endpoint))
         flow_run.worker_info = info
     return info
+
+
+_no_flow_run: bytes | None = None
 
 
 _blobs: weakref.WeakKeyDictionary[Task[Any], bytes] = weakref.WeakKeyDictionary()

@@ -128,7 +128,8 @@ class _PrefectAliasFinder(importlib.abc.MetaPathFinder):
 
 def prefect_aliases_active() -> bool:
     """True inside :func:`prefect_aliases` (a process runner can then alias in its workers)."""
-    return any(isinstance(finder, _PrefectAliasFinder) for finder in sys.meta_path)
+    # An exact type test: ``isinstance`` against this ABC costs ~15 us, paid on every call sent.
+    return any(type(finder) is _PrefectAliasFinder for finder in sys.meta_path)
 
 
 @contextlib.contextmanager

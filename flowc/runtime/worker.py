@@ -27,6 +27,7 @@ import threading
 import time
 import traceback
 import types
+import uuid
 from typing import TYPE_CHECKING, Any
 
 import cloudpickle
@@ -40,8 +41,6 @@ from flowc.runtime.states import State, StateType
 from flowc.runtime.taskrun import TaskRun
 
 if TYPE_CHECKING:
-    import uuid
-
     from flowc.runtime.runners.base import TaskRunner
     from flowc.runtime.tasks import Task
 
@@ -60,7 +59,7 @@ class Unit:
         "node",
         "attempts_done",
         "flow",
-        "channel",
+        "token",
     )
 
     def __init__(
@@ -68,47 +67,64 @@ class Unit:
         task_blob: bytes,
         kind: str,
         parameters: dict[str, Any],
-        run_id: uuid.UUID,
+        run_id: int,
         run_name: str,
         node: str | None,
         attempts_done: int,
-        flow: tuple[uuid.UUID, str, str, dict[str, Any], bool | None],
-        channel: events.Channel | None,
+        flow: bytes,
+        token: int | None,
     ) -> None:
         #: the task, pickled once per flow run by the driver and unpickled once per worker.
         self.task_blob = task_blob
         self.kind = kind
         self.parameters = parameters
+        #: the run's id as an integer: a UUID pickles through Python code, an int in C.
         self.run_id = run_id
         self.run_name = run_name
         self.node = node
         #: attempts made before this placement (a worker that died took the last one).
         self.attempts_done = attempts_done
-        #: the flow run: (id, flow name, run name, parameters, log_prints).
+        #: the flow run, pickled once per flow run: (id, flow name, run name, parameters,
+        #: log_prints, where the driver's event hub listens).
         self.flow = flow
-        self.channel = channel
+        #: the unit's token at that hub.
+        self.token = token
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (Unit, tuple(getattr(self, name) for name in Unit.__slots__))
+        return (
+            Unit,
+            (
+                self.task_blob,
+                self.kind,
+                self.parameters,
+                self.run_id,
+                self.run_name,
+                self.node,
+                self.attempts_done,
+                self.flow,
+                self.token,
+            ),
+        )
 
     @property
     def task(self) -> Task[Any]:
-        return task_from(self.task_blob)
+        return unpickled_once(self.task_blob)  # type: ignore[no-any-return]
 
 
-_tasks: dict[bytes, Any] = {}
-_TASKS_KEPT = 256
+_unpickled: dict[bytes, Any] = {}
+_UNPICKLED_KEPT = 256
 
 
-def task_from(blob: bytes) -> Task[Any]:
-    """The task pickled in ``blob``: unpickled once per worker process, not once per run."""
-    task = _tasks.get(blob)
-    if task is None:
-        task = cloudpickle.loads(blob)
-        if len(_tasks) >= _TASKS_KEPT:
-            _tasks.clear()
-        _tasks[blob] = task
-    return task  # type: ignore[no-any-return]
+def unpickled_once(blob: bytes) -> Any:
+    """What ``blob`` holds (a task, a flow run's information), unpickled once per worker
+    process rather than once per run: a map of 10,000 items sends the same bytes each time."""
+    value = _unpickled.get(blob)
+    if value is None:
+        value = cloudpickle.loads(blob)
+        if len(_unpickled) >= _UNPICKLED_KEPT:
+            _unpickled.clear()
+        _unpickled[blob] = value
+    return value
 
 
 class UnitResult:
@@ -150,7 +166,20 @@ class UnitResult:
         self.events = events
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (UnitResult, tuple(getattr(self, name) for name in UnitResult.__slots__))
+        return (
+            UnitResult,
+            (
+                self.type,
+                self.name,
+                self.message,
+                self.data,
+                self.traceback,
+                self.run_count,
+                self.start,
+                self.end,
+                self.events,
+            ),
+        )
 
 
 # --------------------------------------------------------------------------- the worker flow run
@@ -166,18 +195,18 @@ class WorkerFlowRun(FlowRun):
     """
 
     def __init__(self, unit: Unit) -> None:  # no super().__init__: nothing to register
-        flow_id, flow_name, run_name, parameters, log_prints = unit.flow
+        flow_id, flow_name, run_name, parameters, log_prints, endpoint = unpickled_once(unit.flow)
         self.id = flow_id
         #: what is read of the Flow object here; the driver holds the Flow itself.
         self.flow = types.SimpleNamespace(name=flow_name, log_prints=log_prints)  # type: ignore[assignment]
         self.name = flow_name
         self.run_name = run_name
-        self.parameters = parameters
+        self.parameters = dict(parameters)  # shared by the units of this flow run here
         self.parent = None
         self.root = self
         self.record = None
         self.runs = []
-        self.links = ResultLinks()
+        self.links = _NestedLinks(self)
         self.state = State(StateType.RUNNING)
         self.start = time.time()
         self.end = None
@@ -189,7 +218,8 @@ class WorkerFlowRun(FlowRun):
         self.plan = None
         self.deferred = None
         self.observer = self
-        self._outbox = events.Outbox(unit.channel) if unit.channel is not None else None
+        token = unit.token
+        self._outbox = events.Outbox((*endpoint, token)) if token is not None else None
         #: tells this execution of the unit from another the cluster may start after a
         #: worker died: events are numbered within an execution.
         self._execution = random.getrandbits(63)
@@ -265,6 +295,22 @@ class WorkerFlowRun(FlowRun):
             return list(self._events)
 
 
+class _NestedLinks(ResultLinks):
+    """The results of the runs made here, for the value edges between them. The placed run's
+    own result is left out: it is made last, so no run here can be given it, and linking it
+    (with each of its members) would only cost the unit time."""
+
+    __slots__ = ("flow_run",)
+
+    def __init__(self, flow_run: WorkerFlowRun) -> None:
+        super().__init__()
+        self.flow_run = flow_run
+
+    def link(self, value: Any, run: TaskRun) -> None:
+        if run is not self.flow_run.placed:
+            super().link(value, run)
+
+
 # --------------------------------------------------------------------------- running a unit
 
 
@@ -281,7 +327,7 @@ def run_unit(unit: Unit) -> UnitResult:
 
         install_print_logging()  # the task arrived unpickled, not built by its decorator
     run = TaskRun(task, unit.kind, flow_run, unit.parameters, Upstreams(), [], None)
-    run._id = unit.run_id
+    run._id = uuid.UUID(int=unit.run_id)
     run._name = unit.run_name
     run.node = unit.node
     run.run_count = unit.attempts_done
@@ -312,17 +358,19 @@ class _ToDriver(logging.Handler):
 
 
 _forwarding = threading.Lock()
+_to_driver = _ToDriver()
+_flowc_logger = logging.getLogger("flowc")
 
 
 def _forward_logs() -> None:
-    """Once per worker process: run loggers' records go to the driver, which shows them."""
-    logger = logging.getLogger("flowc")
-    if any(isinstance(handler, _ToDriver) for handler in logger.handlers):
+    """Once per worker process (again if the handler was removed): run loggers' records go
+    to the driver, which shows them."""
+    if _to_driver in _flowc_logger.handlers:
         return
     with _forwarding:
-        if not any(isinstance(handler, _ToDriver) for handler in logger.handlers):
-            logger.addHandler(_ToDriver())
-            logger.setLevel(logging.DEBUG)  # the driver's logger decides what is shown
+        if _to_driver not in _flowc_logger.handlers:
+            _flowc_logger.addHandler(_to_driver)
+            _flowc_logger.setLevel(logging.DEBUG)  # the driver's logger decides what is shown
 
 
 def _result_of(

@@ -535,3 +535,104 @@ def test_artifacts_and_run_information_inside_the_worker(make_runner, tmp_path):
         ("progress", 100.0, str(run.id)),
         ("note", f"made by {run.name}", str(run.id)),
     ]
+
+
+class _Tagged(dict):
+    """A dict subclass: not plain data, so it travels with cloudpickle, its type kept."""
+
+
+@task
+def echo(value):
+    return value
+
+
+@task
+def make_local():
+    class Made:  # a class only cloudpickle can send: it has no importable name
+        def __init__(self, n):
+            self.n = n
+
+    return Made(7), (lambda y: y * 3)
+
+
+def test_arguments_and_results_keep_their_values_and_types(make_runner):
+    class Local:  # defined here, so it travels by value
+        def __init__(self, n):
+            self.n = n
+
+    plain = {"ints": [1, 2**70, -3], "text": ("a", b"b", None, True, 2.5), "set": {1, 2}}
+    deep = [[[[[[[[[[1]]]]]]]]]] * 300  # past the budget of what is checked as plain
+
+    def body():
+        sent = [echo.submit(plain), echo.submit(_Tagged(a=1)), echo.submit(Local(5))]
+        sent.append(echo.submit(deep))
+        values = [future.result() for future in sent]
+        made, triple = make_local.submit().result()
+        return values, made.n, triple(2)
+
+    state, _ = run_on(make_runner(), body)
+    (same_plain, tagged, local, same_deep), made_n, tripled = state.result()
+    assert same_plain == plain and same_deep == deep
+    assert type(tagged).__name__ == "_Tagged" and tagged == {"a": 1}
+    assert type(local).__name__ == "Local" and local.n == 5
+    assert (made_n, tripled) == (7, 6)
+
+
+@task
+def flow_parameters():
+    from flowc import runtime
+
+    return runtime.flow_run.parameters, runtime.flow_run.id, runtime.flow_run.name
+
+
+def test_each_flow_run_is_seen_as_itself_in_the_workers(make_runner):
+    """A worker that runs task runs of several flow runs (a subflow's, the parent's, on a
+    cluster shared by both) tells each task run its own flow run."""
+    runner = make_runner()
+
+    @flow(name="inner", task_runner=runner)
+    def inner(label):
+        return [f.result() for f in [flow_parameters.submit() for _ in range(4)]]
+
+    @flow(name="outer", task_runner=runner)
+    def outer(label):
+        mine = [f.result() for f in [flow_parameters.submit() for _ in range(4)]]
+        return mine, inner(f"{label}-inner")
+
+    with capture() as runs:
+        mine, theirs = outer("top")
+    outer_run, inner_run = runs.last.flow_runs
+    assert {(tuple(p.items()), i, n) for p, i, n in mine} == {
+        ((("label", "top"),), str(outer_run.id), outer_run.run_name)
+    }
+    assert {(tuple(p.items()), i, n) for p, i, n in theirs} == {
+        ((("label", "top-inner"),), str(inner_run.id), inner_run.run_name)
+    }
+
+
+@task
+def waits_for(path):
+    """Runs until ``path`` exists (for at most TIMEOUT-like bounds, so nothing hangs)."""
+    deadline = time.monotonic() + 120
+    while not os.path.exists(path):
+        if time.monotonic() > deadline:
+            return "never released"
+        time.sleep(0.01)
+    return "released"
+
+
+def test_the_driver_sees_a_run_running_while_it_runs(make_runner, tmp_path):
+    """A worker tells the driver that the run started as it happens, not only with its result."""
+    marker = tmp_path / "release"
+
+    def body():
+        future = waits_for.submit(str(marker))
+        deadline = time.monotonic() + 120
+        while future.state.name != "Running" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        seen = future.state.name
+        marker.write_text("go")
+        return seen, future.result()
+
+    state, _ = run_on(make_runner(), body)
+    assert state.result() == ("Running", "released")

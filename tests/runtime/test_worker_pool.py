@@ -353,3 +353,81 @@ def test_workers_print_where_the_parent_prints_now(tmp_path: Path) -> None:
         os.dup2(saved, 1)
         os.close(saved)
     assert redirected.read_text() == "second\n"
+
+
+# --- calls with a callback (what the process runner uses) ---------------------------------
+
+
+class Replies:
+    """What ``on_done`` callbacks received, by name, with the thread each ran on."""
+
+    def __init__(self) -> None:
+        self.got: dict[str, tuple[bytes | BaseException, str]] = {}
+        self.lock = threading.Lock()
+
+    def to(self, name: str) -> Callable[[bytes | BaseException], None]:
+        def on_done(reply: bytes | BaseException) -> None:
+            with self.lock:
+                assert name not in self.got, f"{name} was handed its outcome twice"
+                self.got[name] = (reply, threading.current_thread().name)
+
+        return on_done
+
+    def wait(self, *names: str) -> None:
+        wait_for(lambda: all(name in self.got for name in names))
+
+    def value(self, name: str) -> Any:
+        reply, _ = self.got[name]
+        assert isinstance(reply, bytes), reply
+        return cloudpickle.loads(reply)
+
+
+def test_call_hands_each_outcome_to_its_callback_once_on_the_pools_thread() -> None:
+    replies = Replies()
+    with WorkerPool(max_workers=2) as pool:
+        for i in range(20):
+            pool.call(payload(square, i), replies.to(f"square-{i}"))
+        pool.call(payload(raise_value_error, "boom 7"), replies.to("error"))
+        pool.call(payload(exit_with, 3), replies.to("died"))
+        replies.wait(*(f"square-{i}" for i in range(20)), "error", "died")
+    assert [replies.value(f"square-{i}") for i in range(20)] == [i * i for i in range(20)]
+    error, thread = replies.got["error"]
+    assert isinstance(error, ValueError) and str(error) == "boom 7"
+    assert "boom 7" in str(error.__cause__)  # the worker's traceback, as text
+    assert thread == "flowc-worker-pool"
+    died, _ = replies.got["died"]
+    assert isinstance(died, WorkerDied) and died.exitcode == 3
+
+
+def test_kill_by_call_handle_running_or_queued(tmp_path: Path) -> None:
+    started, marker = tmp_path / "started", tmp_path / "ran"
+    replies = Replies()
+    with WorkerPool(max_workers=1) as pool:
+        running = pool.call(payload(touch_and_sleep, str(started), LONG), replies.to("running"))
+        queued = pool.call(payload(touch, str(marker)), replies.to("queued"))
+        wait_for(started.exists)
+        pid = int(started.read_text())
+        assert pool.kill(queued, TimeoutError("dropped")) is True
+        assert pool.kill(running, TimeoutError("too slow")) is True
+        replies.wait("running", "queued")
+        pool.call(payload(square, 6), replies.to("after"))  # a replacement worker runs it
+        replies.wait("after")
+        assert replies.value("after") == 36
+        assert pool.kill(running, TimeoutError("again")) is False
+        wait_for(lambda: pid_gone(pid))
+    assert str(replies.got["running"][0]) == "too slow"
+    assert str(replies.got["queued"][0]) == "dropped"
+    assert not marker.exists()
+
+
+def test_shutdown_cancelling_pending_tells_their_callbacks(tmp_path: Path) -> None:
+    started = tmp_path / "started"
+    replies = Replies()
+    pool = WorkerPool(max_workers=1)
+    pool.call(payload(touch_and_sleep, str(started), 0.2), replies.to("running"))
+    for i in range(3):
+        pool.call(payload(square, i), replies.to(f"queued-{i}"))
+    wait_for(started.exists)
+    pool.shutdown(wait=True, cancel_pending=True)
+    assert all(isinstance(replies.got[f"queued-{i}"][0], CancelledError) for i in range(3))
+    assert isinstance(replies.value("running"), int)  # the running call was let finish

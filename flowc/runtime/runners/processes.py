@@ -15,7 +15,7 @@ from flowc.runtime import groupcall  # noqa: F401  # loaded with the worker, not
 from flowc.runtime.calls import Call
 from flowc.runtime.runners import wire
 from flowc.runtime.runners.base import Placement, TaskRunner
-from flowc.runtime.runners.worker_pool import WorkerPool
+from flowc.runtime.runners.worker_pool import CallHandle, WorkerPool
 
 if TYPE_CHECKING:
     from flowc.runtime.taskrun import TaskRun
@@ -56,9 +56,8 @@ class ProcessPoolTaskRunner(TaskRunner):
         assert pool is not None
         payload = wire.pack(run, call)
         call.started()
-        future = pool.submit(payload)
-        placement = _PoolPlacement(pool, future)
-        future.add_done_callback(lambda done: placement.set_outcome(_outcome_of(done)))
+        placement = _PoolPlacement(pool)
+        placement.handle = pool.call(payload, placement.settle)
         return placement
 
     def __repr__(self) -> str:
@@ -68,19 +67,17 @@ class ProcessPoolTaskRunner(TaskRunner):
 class _PoolPlacement(Placement):
     """A call in the pool: cancelling it drops it from the queue, or kills its worker."""
 
-    __slots__ = ("_pool", "_future")
+    __slots__ = ("_pool", "handle")
 
-    def __init__(self, pool: WorkerPool, future: concurrent.futures.Future[bytes]) -> None:
+    def __init__(self, pool: WorkerPool) -> None:
         super().__init__()
         self._pool = pool
-        self._future = future
+        self.handle: CallHandle | None = None
 
     def cancel(self) -> bool:
-        return self._pool.kill(self._future, concurrent.futures.CancelledError())
+        handle = self.handle
+        return handle is not None and self._pool.kill(handle, concurrent.futures.CancelledError())
 
-
-def _outcome_of(done: concurrent.futures.Future[bytes]) -> wire.Outcome | BaseException:
-    if done.cancelled():
-        return concurrent.futures.CancelledError()
-    error = done.exception()
-    return error if error is not None else wire.outcome_of(done.result())
+    def settle(self, reply: bytes | BaseException) -> None:
+        """The worker's reply, or the exception that stands for it (a dead worker, a kill)."""
+        self.set_outcome(reply if isinstance(reply, BaseException) else wire.outcome_of(reply))

@@ -78,6 +78,7 @@ class NotPlacedHere(LookupError):
     """An unfinished upstream has no native future on this runner to pass along."""
 
 
+@wire.sent_by_reference
 class UpstreamResult:
     """Stands for one upstream's result inside a shipped call; unpickles as that result."""
 
@@ -315,7 +316,10 @@ def _received_value(key: str) -> Any:
 
 def run_shipped(payload: bytes, upstreams: Mapping[str, bytes]) -> bytes:
     """Worker side: the packed call with its upstream results in place, run as ``wire`` runs
-    every call; nothing runs if an upstream placed alongside did not complete."""
+    every call; nothing runs if an upstream placed alongside did not complete.
+
+    The reply is the outcome pickled here, so that what cannot travel fails here, naming its
+    type. On Ray it is not pickled twice: Ray stores and returns ``bytes`` as they are."""
     values = {}
     for key, reply in upstreams.items():
         completed, value = _result_of(reply)

@@ -5,19 +5,27 @@ the same thing back:
 
 * **Out**: :func:`pack` turns a :class:`~flowc.runtime.calls.Call` into bytes with cloudpickle
   (lambdas, closures and tasks of ``__main__`` travel by value). What does not pickle fails
-  that run, never the flow, with a message naming the argument (:class:`CallNotSent`).
+  that run, never the flow, with a message naming the argument (:class:`CallNotSent`). A
+  whole task run whose arguments are plain data (numbers, strings, bytes and containers of
+  them; its task and flow run are bytes already) goes with the standard pickler instead:
+  cloudpickle would send the same bytes at several times the cost, looking up every object
+  it meets to decide whether it travels by value.
 * **There**: :func:`run_packed` unpickles and runs it under Prefect's import names when the
   driver ran under them, and never raises for what the call does.
 * **Back**: the call's :class:`~flowc.runtime.calls.Outcome`, pickled in the worker, so that a
   result or an exception that cannot travel back is caught where it is made and replaced by
-  a failure that names its type. An exception goes bare: its worker-side traceback travels as
-  text and is shown under it (:class:`~flowc.runtime.calls.RemoteTraceback`), since a frame
-  of a function pickled by value would only read ``<dynamic-code>``.
+  a failure that names its type. The standard pickler is tried first: it refuses whatever
+  it could only send by reference to something the driver may not have (a function, or a
+  class that this worker got by value), and that goes with cloudpickle. An exception goes
+  bare: its worker-side traceback travels as text and is shown under it
+  (:class:`~flowc.runtime.calls.RemoteTraceback`), since a frame of a function pickled by
+  value would only read ``<dynamic-code>``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import pickle
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -27,12 +35,12 @@ from flowc.runtime.calls import Call, Outcome, run_call
 from flowc.runtime.prefect_alias import prefect_aliases, prefect_aliases_active
 from flowc.runtime.runners.errors import CallNotSent
 from flowc.runtime.states import StateType
-from flowc.runtime.worker import Unit, UnitResult
+from flowc.runtime.worker import Unit, UnitResult, run_unit
 
 if TYPE_CHECKING:
     from flowc.runtime.taskrun import TaskRun
 
-__all__ = ["CallNotSent", "Outcome", "outcome_of", "pack", "run_packed"]
+__all__ = ["CallNotSent", "Outcome", "outcome_of", "pack", "run_packed", "sent_by_reference"]
 
 
 # --------------------------------------------------------------------------- out
@@ -41,10 +49,60 @@ __all__ = ["CallNotSent", "Outcome", "outcome_of", "pack", "run_packed"]
 def pack(run: TaskRun, call: Call) -> bytes:
     """The call as bytes for a worker; an unpicklable part fails the run, naming it."""
     aliased = prefect_aliases_active()  # a task body may ``import prefect`` under flowc run
+    envelope = (call.fn, call.args, call.kwargs, call.is_async, aliased)
     try:
-        return cloudpickle.dumps((call.fn, call.args, call.kwargs, call.is_async, aliased))
+        if _plain_unit(call):
+            return pickle.dumps(envelope, _PROTOCOL)
+        return cloudpickle.dumps(envelope)
     except Exception as exc:
         raise CallNotSent(_unpicklable(run, call, exc)) from exc
+
+
+_PROTOCOL = pickle.HIGHEST_PROTOCOL
+_SCALARS = frozenset({int, float, complex, str, bytes, bool, type(None)})
+_CONTAINERS = frozenset({list, tuple, set, frozenset})
+#: the most objects looked at before a value is sent with cloudpickle anyway.
+_PLAIN_LIMIT = 256
+_by_reference: set[type] = set()
+
+
+def sent_by_reference(cls: type) -> type:
+    """Mark ``cls`` (a flowc class that pickles as a call of a flowc function) as plain data."""
+    _by_reference.add(cls)
+    return cls
+
+
+def _plain_unit(call: Call) -> bool:
+    """Whether ``call`` is one whole task run whose arguments are plain data: then everything
+    in it pickles the same with the standard pickler (flowc's functions and classes by
+    reference), and nothing there would need cloudpickle's by-value functions and classes."""
+    if call.fn is not run_unit or len(call.args) != 1 or call.kwargs:
+        return False
+    unit = call.args[0]
+    return type(unit) is Unit and _plain(unit.parameters)
+
+
+def _plain(value: Any) -> bool:
+    """Whether ``value`` is built of numbers, strings, bytes and the builtin containers only
+    (exactly those types: a subclass may be defined in ``__main__``), within a budget."""
+    stack = [value]
+    seen = 0
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind in _SCALARS or kind in _by_reference:
+            continue
+        seen += 1
+        if seen > _PLAIN_LIMIT:
+            return False
+        if kind is dict:
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif kind in _CONTAINERS:
+            stack.extend(item)
+        else:
+            return False
+    return True
 
 
 def _unpicklable(run: TaskRun, call: Call, exc: Exception) -> str:
@@ -93,12 +151,26 @@ def _dumped(outcome: Outcome) -> bytes:
             False, _bare(outcome.value), outcome.start, outcome.end, outcome.traceback
         )
     try:
-        data: bytes = cloudpickle.dumps(outcome)
+        data = _dumps(outcome)
         if not outcome.ok:
             cloudpickle.loads(data)  # an exception that pickles may still not unpickle
         return data
     except Exception as exc:
         return cloudpickle.dumps(_unsent(outcome, exc))
+
+
+def _dumps(value: Any) -> bytes:
+    """``value`` pickled: by the standard pickler where it can be, else by cloudpickle.
+
+    The standard pickler sends a class or a function by reference only after checking that
+    this process imports that very object under its name; a class that came by value (from
+    the driver's ``__main__`` or a file ``flowc run`` loaded) fails that check, and a lambda
+    has no name, so those, and only those, need cloudpickle's by-value pickling.
+    """
+    try:
+        return pickle.dumps(value, _PROTOCOL)
+    except Exception:
+        return cloudpickle.dumps(value)
 
 
 def _bare(exc: BaseException) -> BaseException:

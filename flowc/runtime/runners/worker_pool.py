@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import atexit
 import itertools
+import logging
 import multiprocessing
 import multiprocessing.reduction
 import multiprocessing.spawn
 import os
+import pickle
 import signal
 import threading
 import time
@@ -33,7 +35,7 @@ import traceback
 import weakref
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, InvalidStateError
+from concurrent.futures import CancelledError, Future, InvalidStateError
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
@@ -43,7 +45,9 @@ import cloudpickle
 
 from flowc.runtime.calls import RemoteTraceback
 
-__all__ = ["WorkerDied", "WorkerPool"]
+__all__ = ["CallHandle", "WorkerDied", "WorkerPool"]
+
+logger = logging.getLogger("flowc.runtime")
 
 _TERMINATE_GRACE = 0.5  # seconds from SIGTERM to SIGKILL for the worker of a killed call
 _EXIT_GRACE = 5.0  # seconds a worker asked to exit (at shutdown) gets before SIGKILL
@@ -72,6 +76,19 @@ def _describe(exitcode: int | None) -> str:
     except ValueError:
         name = str(-exitcode)
     return f"exit code {exitcode}, signal {name}"
+
+
+# --- the pipe between them ------------------------------------------------------------------
+# Messages are ids, flags, bytes and strings: the standard pickler is enough, and cheaper than
+# ``Connection.send``'s, which builds a fresh ForkingPickler, dispatch table and all, for each.
+
+
+def _send(conn: Connection, message: Any) -> None:
+    conn.send_bytes(pickle.dumps(message, pickle.HIGHEST_PROTOCOL))
+
+
+def _recv(conn: Connection) -> Any:
+    return pickle.loads(conn.recv_bytes())
 
 
 # --- worker process side ------------------------------------------------------------------
@@ -133,7 +150,7 @@ def _worker_main(
         os.close(fd)
     while True:
         try:
-            message = conn.recv()
+            message = _recv(conn)
         except (EOFError, OSError):
             return  # the parent is gone
         if message is None:
@@ -145,11 +162,11 @@ def _worker_main(
         except BaseException as exc:
             reply = (call_id, False, _pack_exception(exc))
         try:
-            conn.send(reply)
+            _send(conn, reply)
         except (EOFError, OSError):
             return
         except Exception as exc:  # the result itself could not be pickled
-            conn.send((call_id, False, _pack_exception(exc)))
+            _send(conn, (call_id, False, _pack_exception(exc)))
         del message, payload, reply
 
 
@@ -178,11 +195,56 @@ def _settle(future: Future[bytes], outcome: bytes | BaseException) -> None:
         pass
 
 
-@dataclass(eq=False)
+#: Given a call's outcome: the worker function's bytes, or why there are none.
+OnDone = Callable[["bytes | BaseException"], object]
+
+
 class _Call:
-    future: Future[bytes]
-    payload: bytes
-    call_id: int
+    """One call: its payload until a worker has it, and where its outcome goes — a Future
+    (:meth:`WorkerPool.submit`), or a callback (:meth:`WorkerPool.call`), which spares a
+    Future and its condition variable per call."""
+
+    __slots__ = ("future", "on_done", "payload", "call_id", "finished")
+
+    def __init__(
+        self, future: Future[bytes] | None, on_done: OnDone | None, payload: bytes, call_id: int
+    ) -> None:
+        self.future = future
+        self.on_done = on_done
+        self.payload = payload
+        self.call_id = call_id
+        self.finished = False
+
+    def start(self) -> bool:
+        """Whether it may run now: False if its future was cancelled meanwhile."""
+        return self.future.set_running_or_notify_cancel() if self.future is not None else True
+
+    def stands_for(self, target: object) -> bool:
+        return self is target or (self.future is not None and self.future is target)
+
+    def cancel(self) -> None:
+        if self.future is not None:
+            self.future.cancel()
+        else:
+            self.settle(CancelledError())
+
+    def settle(self, outcome: bytes | BaseException) -> None:
+        """Hand the outcome over, once; whoever took the call out of the pool's bookkeeping
+        (under its lock) calls this, outside the lock."""
+        if self.future is not None:
+            _settle(self.future, outcome)
+            return
+        if self.finished or self.on_done is None:
+            return
+        self.finished = True
+        try:
+            self.on_done(outcome)
+        except Exception:
+            logger.exception("flowc could not hand over the outcome of a worker call")
+
+
+#: What :meth:`WorkerPool.call` returns: the call, for :meth:`WorkerPool.kill`.
+CallHandle = _Call
 
 
 @dataclass(eq=False)
@@ -238,39 +300,55 @@ class WorkerPool:
     def submit(self, payload: bytes) -> Future[bytes]:
         """Queue ``worker_fn(payload)`` for a worker process; the future gets its result."""
         future: Future[bytes] = Future()
+        self._enqueue(_Call(future, None, payload, next(self._call_ids)))
+        return future
+
+    def call(self, payload: bytes, on_done: OnDone) -> CallHandle:
+        """Queue ``worker_fn(payload)``; ``on_done`` gets its bytes, or the exception that
+        stands for them (:class:`WorkerDied`, ``CancelledError``, a ``kill``'s), once, on the
+        pool's thread. The handle is for :meth:`kill`."""
+        call = _Call(None, on_done, payload, next(self._call_ids))
+        self._enqueue(call)
+        return call
+
+    def _enqueue(self, call: _Call) -> None:
         with self._lock:
             if self._shutdown:
                 raise RuntimeError("cannot submit to a pool that is shut down")
-            self._pending.append(_Call(future, payload, next(self._call_ids)))
+            self._pending.append(call)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="flowc-worker-pool")
                 self._thread.daemon = True
                 self._thread.start()
                 _live_pools.add(self)
             self._wake_locked()
-        return future
 
-    def kill(self, future: Future[bytes], exc: BaseException) -> bool:
-        """Stop the call of ``future`` and fail it with ``exc``; False if it already finished.
+    def kill(self, target: Future[bytes] | CallHandle, exc: BaseException) -> bool:
+        """Stop the call of ``target`` (a future from :meth:`submit`, a handle from
+        :meth:`call`) and fail it with ``exc``; False if it already finished.
 
         A running call's worker is terminated (then SIGKILLed after a short grace) and replaced
         as needed; a queued call is dropped and never runs.
         """
         with self._lock:
-            if future.done():
-                return False
-            worker = next((w for w in self._workers if w.call and w.call.future is future), None)
+            worker = next(
+                (w for w in self._workers if w.call is not None and w.call.stands_for(target)),
+                None,
+            )
             if worker is not None:
+                call = worker.call
                 worker.call, worker.retiring, worker.terminate_requested = None, True, True
                 self._wake_locked()
             else:
-                call = next((c for c in self._pending if c.future is future), None)
-                if call is None:
-                    return False  # the dispatcher is settling it right now
+                found = next((c for c in self._pending if c.stands_for(target)), None)
+                if found is None:
+                    return False  # finished, or the dispatcher is settling it right now
+                call = found
                 self._pending.remove(call)
-                if not future.set_running_or_notify_cancel():
+                if not call.start():
                     return False  # cancelled by its owner meanwhile
-        _settle(future, exc)
+        assert call is not None
+        call.settle(exc)
         return True
 
     def shutdown(
@@ -295,7 +373,7 @@ class WorkerPool:
             else:
                 self._wake_locked()
         for call in cancelled:
-            call.future.cancel()
+            call.cancel()
         if wait and thread is not None and thread is not threading.current_thread():
             thread.join()
 
@@ -316,7 +394,7 @@ class WorkerPool:
     def _pop_runnable_locked(self) -> _Call | None:
         while self._pending:
             call = self._pending.popleft()
-            if call.future.set_running_or_notify_cancel():
+            if call.start():
                 return call
         return None
 
@@ -349,7 +427,7 @@ class WorkerPool:
                 while self._wake_r.poll():
                     self._wake_r.recv_bytes()
                 self._wake_pending = False
-        answers: list[tuple[Future[bytes], bytes | BaseException]] = []
+        answers: list[tuple[_Call, bytes | BaseException]] = []
         for conn, worker in conns.items():
             if conn in ready:
                 self._receive(worker, answers)
@@ -357,8 +435,8 @@ class WorkerPool:
             # Idle workers get their next call before the answers are handed over: settling
             # runs the caller's callbacks, and a worker should not wait on them.
             self._dispatch()
-        for future, outcome in answers:
-            _settle(future, outcome)
+        for call, outcome in answers:
+            call.settle(outcome)
         for sentinel, worker in sentinels.items():
             if sentinel in ready:
                 self._reap(worker)
@@ -388,7 +466,7 @@ class WorkerPool:
                     messages.append((w, None))
         for w, message in messages:
             try:
-                w.conn.send(message)
+                _send(w.conn, message)
             except OSError:
                 pass  # it just died: its sentinel fails the call
 
@@ -423,13 +501,11 @@ class WorkerPool:
                     next_due = w.kill_at if next_due is None else min(next_due, w.kill_at)
         return None if next_due is None else max(0.0, next_due - now)
 
-    def _receive(
-        self, worker: _Worker, answers: list[tuple[Future[bytes], bytes | BaseException]]
-    ) -> None:
+    def _receive(self, worker: _Worker, answers: list[tuple[_Call, bytes | BaseException]]) -> None:
         """Read one answer and add its call's outcome to ``answers``, unless the call was
         killed meanwhile (``kill`` settled it)."""
         try:
-            call_id, ok, body = worker.conn.recv()
+            call_id, ok, body = _recv(worker.conn)
         except (EOFError, OSError):
             worker.conn_eof = True
             return
@@ -438,16 +514,16 @@ class WorkerPool:
             if call is None or call.call_id != call_id:
                 return  # kill() took the call and settled its future
             worker.call = None
-        answers.append((call.future, body if ok else _unpack_exception(*body)))
+        answers.append((call, body if ok else _unpack_exception(*body)))
 
     def _reap(self, worker: _Worker) -> None:
         """``worker`` exited: take an answer it sent before dying (the answer wins), join it,
         and fail the call it still held."""
-        answers: list[tuple[Future[bytes], bytes | BaseException]] = []
+        answers: list[tuple[_Call, bytes | BaseException]] = []
         while not worker.conn_eof and worker.conn.poll():
             self._receive(worker, answers)
-        for future, outcome in answers:
-            _settle(future, outcome)
+        for answered, outcome in answers:
+            answered.settle(outcome)
         worker.process.join()
         with self._lock:
             self._workers.remove(worker)
@@ -456,7 +532,7 @@ class WorkerPool:
         worker.conn.close()
         worker.process.close()
         if call is not None:
-            _settle(call.future, WorkerDied(exitcode))
+            call.settle(WorkerDied(exitcode))
 
     def _abort(self, error: BaseException) -> None:
         """Last resort after a dispatcher bug: kill every worker and fail every call."""
@@ -470,11 +546,20 @@ class WorkerPool:
             w.process.kill()
             w.process.join(_EXIT_GRACE)
         for call in calls:
-            _settle(call.future, error)
+            call.settle(error)
 
 
-#: Modules a fork server loads once, so that every worker forked from it starts warm.
-PRELOAD = ["cloudpickle", "flowc.runtime.runners.wire", "flowc.runtime.runners.worker_pool"]
+#: Modules a fork server loads once, so that every worker forked from it starts warm: the
+#: wire and the pool, and what a worker's first task run imports — the engine and its
+#: inline runner (which bring asyncio, ~10 ms) and the cache policies a task unpickles with.
+PRELOAD = [
+    "cloudpickle",
+    "flowc.runtime.runners.wire",
+    "flowc.runtime.runners.worker_pool",
+    "flowc.runtime.engine",
+    "flowc.runtime.runners.inline",
+    "flowc.cache_policies",
+]
 
 
 def _default_start_method() -> str:
