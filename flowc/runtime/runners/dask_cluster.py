@@ -90,6 +90,8 @@ def start_cluster(cluster_class: Any, cluster_kwargs: dict[str, Any]) -> Any:
             _start_resource_tracker()  # spawned workers need it; started here, it is shielded
             return cls(**kwargs)
         except BaseException as exc:
+            if not isinstance(exc, Exception):
+                quiet()  # the half-started nannies' tasks fail as the process exits
             _abandon(set(_live_clusters()) - before)
             if not isinstance(exc, Exception):
                 raise  # Ctrl-C while starting: nothing is left of the cluster
@@ -139,9 +141,11 @@ def _abandon(clusters: set[Any]) -> None:
 
 def quiet() -> None:
     """Silence Dask's loggers for the rest of the process: once its cluster is being killed
-    (Ctrl-C), each closed connection would log a traceback."""
+    (Ctrl-C), each closed connection would log a traceback, and each nanny whose start was cut
+    short leaves an asyncio task whose failure asyncio logs when it is collected ("Task
+    exception was never retrieved ... Nanny failed to start")."""
     names = [name for name in logging.root.manager.loggerDict if name.startswith("distributed")]
-    for name in ["distributed", *names]:
+    for name in ["distributed", "asyncio", *names]:
         logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
