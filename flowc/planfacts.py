@@ -25,6 +25,10 @@ class FlowFacts:
     blocker: str | None
     #: (task name, run count) per call site; 0 where the count is known only at run time.
     counts: tuple[tuple[str, int], ...] = ()
+    #: (call site id, priority) per site: its longest path through the graph of call sites,
+    #: which the runs of the site take (see flowc.runtime.planmode); None where that graph
+    #: has a cycle (runs of two sites alternate in a loop) and runs must be ordered one by one.
+    priorities: tuple[tuple[str, float], ...] | None = None
 
     def named(self, name: str) -> bool:
         """Whether ``name`` names this flow: its flow name, qualified or function name."""
@@ -36,6 +40,9 @@ class FlowFacts:
             "qualname": self.qualname,
             "blocker": self.blocker,
             "counts": [list(pair) for pair in self.counts],
+            "priorities": (
+                [list(pair) for pair in self.priorities] if self.priorities is not None else None
+            ),
         }
 
     @classmethod
@@ -47,4 +54,8 @@ class FlowFacts:
         if blocker is not None and not isinstance(blocker, str):
             raise TypeError("blocker must be a string or null")
         counts = tuple((str(task), int(count)) for task, count in data["counts"])
-        return cls(data["name"], data["qualname"], blocker, counts)
+        given = data["priorities"]
+        priorities = (
+            tuple((str(site), float(value)) for site, value in given) if given is not None else None
+        )
+        return cls(data["name"], data["qualname"], blocker, counts, priorities)

@@ -33,7 +33,7 @@ MODES = ("auto", "on", "off")
 #: device) must not exhaust memory.
 MAX_PLAN_BYTES = 256 * 2**20
 _MAX_ERRORS_SHOWN = 10
-_CACHE_FORMAT = "flowc-plan-cache/1"
+_CACHE_FORMAT = "flowc-plan-cache/2"
 
 
 class PlanError(Exception):
@@ -80,8 +80,49 @@ def choose_plan(
 
 def facts_of(flow_plan: FlowPlan) -> FlowFacts:
     """What a run needs of ``flow_plan`` (see :mod:`flowc.planfacts`)."""
-    counts = tuple((node.task, node.count or 0) for node in flow_plan.nodes)
-    return FlowFacts(flow_plan.name, flow_plan.qualname, plan_blocker(flow_plan), counts)
+    sites: dict[str, str] = {}  # node id -> its call site's id (expanded runs share one)
+    counts: dict[str, tuple[str, int]] = {}
+    for node in flow_plan.nodes:
+        site = node.site or node.id
+        sites[node.id] = site
+        task, count = counts.get(site, (node.task, 0))
+        counts[site] = (task, count + (node.count or 0))
+    # A submit made more than once (in a loop) may wait on its own earlier runs, whose
+    # priorities then differ run by run: only the runs themselves can order those.
+    looped = any(
+        node.kind == "submit" and counts[sites[node.id]][1] != 1 for node in flow_plan.nodes
+    )
+    return FlowFacts(
+        flow_plan.name,
+        flow_plan.qualname,
+        plan_blocker(flow_plan),
+        tuple(counts.values()),
+        None if looped else _site_priorities(flow_plan, sites),
+    )
+
+
+def _site_priorities(
+    flow_plan: FlowPlan, sites: dict[str, str]
+) -> tuple[tuple[str, float], ...] | None:
+    """Each call site's longest path through the graph of call sites; None if that graph has
+    a cycle (runs of two sites alternating in a loop)."""
+    from flowc.optimize import RunGraph, prioritize
+
+    graph = RunGraph()
+    for site in dict.fromkeys(sites.values()):
+        graph.add_node(site, cost=1.0)
+    graph.add_edges_from(
+        (sites[edge.source], sites[edge.target])
+        for edge in flow_plan.edges
+        if edge.source in sites
+        and edge.target in sites
+        and sites[edge.source] != sites[edge.target]
+    )
+    try:
+        prioritize(graph)
+    except ValueError:
+        return None
+    return tuple((str(site), float(attrs["priority"])) for site, attrs in graph.nodes.items())
 
 
 def plan_blocker(flow_plan: FlowPlan) -> str | None:

@@ -250,7 +250,7 @@ SEED = ROOT.parent / "examples" / "seed"
 @pytest.mark.parametrize("stem", ["hello_world", "access_results", "raise_on_failure"])
 def test_seed_examples_record_the_same_runs_from_their_plan(stem: str) -> None:
     path = SEED / f"{stem}.py"
-    plan = compile_file(path, expand=True).flow(None)
+    plan = facts_of(compile_file(path).flow(None))
     dynamic = _signature(_run(str(path), "threads", None))
     planned = _signature(_run(str(path), "threads", plan))
     assert planned == dynamic
@@ -399,3 +399,72 @@ def test_an_error_while_dispatching_held_runs_ends_them_instead_of_hanging(
         state = two(return_state=True)
     assert state.is_failed() and "planning failed" in str(state.message)
     assert {run.state.type.value for run in runs.last.records} == {"CRASHED"}
+
+
+BUSY = """
+from prefect import flow, task
+from prefect.task_runners import ThreadPoolTaskRunner
+
+
+@task
+def work(name, *upstream):
+    return name
+
+
+@flow(task_runner=ThreadPoolTaskRunner(max_workers=1))
+def busy():
+    side = work.map([f"side{i}" for i in range(5)])
+    a = work.submit("chain0")
+    b = work.submit("chain1", a)
+    c = work.submit("chain2", b)
+    return [f.result() for f in side], c.result()
+"""
+
+
+def test_on_threads_runs_take_their_site_s_priority_from_the_plan_and_are_not_held(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing is grouped on threads, so the compiled plan's per-site priorities are all plan
+    mode adds: runs are dispatched as submitted, each with its site's priority."""
+    from flowc.runtime import planexec
+
+    def held(*_args: Any) -> None:
+        raise AssertionError("runs were held for a flush")
+
+    monkeypatch.setattr(planexec, "_dispatch_optimised", held)
+    path = tmp_path / "busy.py"
+    path.write_text(BUSY)
+    facts = facts_of(compile_file(path).flow("busy"))
+    assert dict(facts.priorities or ()) == {
+        "work@13": 1.0,
+        "work@14": 3.0,
+        "work@15": 2.0,
+        "work@16": 1.0,
+    }
+    records = _run(f"{path}:busy", "threads", facts)
+    assert {run.node: run.priority for run in records} == {
+        **{f"work@13#{i}": 1.0 for i in range(5)},
+        "work@14#0": 3.0,
+        "work@15#0": 2.0,
+        "work@16#0": 1.0,
+    }
+    assert all(run.state.is_completed() for run in records)
+
+
+def test_a_loop_of_submits_leaves_priorities_to_the_runs(tmp_path: Path) -> None:
+    """A submit in a loop may wait on its own earlier runs: their priorities differ run by
+    run, so the plan gives none and plan mode orders the held runs themselves."""
+    path = tmp_path / "loop.py"
+    path.write_text(
+        BUSY.replace(
+            '    a = work.submit("chain0")\n    b = work.submit("chain1", a)\n'
+            '    c = work.submit("chain2", b)\n',
+            '    c = work.submit("chain0")\n    for i in range(1, 3):\n'
+            '        c = work.submit(f"chain{i}", c)\n',
+        )
+    )
+    facts = facts_of(compile_file(path).flow("busy"))
+    assert facts.priorities is None and facts.blocker is None
+    records = _run(f"{path}:busy", "threads", facts)
+    chain = [run.priority for run in records if str(run.parameters["name"]).startswith("chain")]
+    assert chain == [3.0, 2.0, 1.0]

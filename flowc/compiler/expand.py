@@ -112,7 +112,7 @@ def build_plan(interp: Interpreter, plan: FlowPlan, expand: bool) -> FlowPlan:
     ]
     for key in chained:  # the plan cannot say which of the node's runs waits for which
         site = interp.by_key[key]
-        if site.dynamic is None:
+        if site.dynamic is None and not site.exact:  # followed run by run: it can, expanded
             where = "" if site.path == plan.file else f" (in {site.path})"
             reason = (
                 "its runs depend on each other through a loop too long to unroll: "

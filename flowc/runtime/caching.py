@@ -111,14 +111,20 @@ def _persists(run: TaskRun) -> bool:
     if task.persist_result is not None:
         return bool(task.persist_result)
     flow_run = run.flow_run
+    root = flow_run.root if flow_run is not None else None
     while flow_run is not None:  # a worker's stand-in flow run has no options
         chosen = getattr(flow_run.flow, "prefect_options", {}).get("persist_result")
         if chosen is not None:
             return bool(chosen)
         flow_run = flow_run.parent
-    from flowc.settings import PREFECT_RESULTS_PERSIST_BY_DEFAULT
+    known = getattr(root, "persist_by_default", None)
+    if known is None:
+        from flowc.settings import PREFECT_RESULTS_PERSIST_BY_DEFAULT
 
-    return bool(PREFECT_RESULTS_PERSIST_BY_DEFAULT.value())
+        known = bool(PREFECT_RESULTS_PERSIST_BY_DEFAULT.value())
+        if root is not None and hasattr(root, "persist_by_default"):
+            root.persist_by_default = known  # the setting as this flow run started
+    return known
 
 
 def wanted(run: TaskRun) -> bool:

@@ -177,6 +177,13 @@ def _schedule_or_defer(
     cluster waits for them instead of the driver (see :func:`dispatch_pipelined`)."""
     deferred = flow_run.deferred
     if deferred is not None and parent is None:
+        if not runner.supports_groups and not runner.supports_pipelining:
+            options = flow_run.root.plan
+            priority = options.priority_of(run.node) if options is not None else None
+            if priority is not None:  # nothing to group: the plan's priority is all there is
+                run.priority = priority
+                dispatch_submitted(run, runner)
+                return
         deferred.append(run if runner is flow_run.runner else (run, runner))
     else:
         dispatch_submitted(run, runner)
@@ -204,37 +211,45 @@ def upstreams_of(run: TaskRun) -> list[TaskRun]:
 
 def schedule(run: TaskRun, runner: TaskRunner) -> None:
     """Dispatch ``run`` now if its upstreams are final, else when the last one becomes so."""
-    when_final(upstreams_of(run), functools.partial(_dispatch, run, runner))
+    when_final(upstreams_of(run), functools.partial(_dispatch_released, run, runner))
 
 
-def when_final(upstreams: Iterable[TaskRun], then: Callable[[], None]) -> None:
-    """Call ``then`` once every one of ``upstreams`` is final: at once if they all are.
+def _dispatch_released(run: TaskRun, runner: TaskRunner, _signal: object = None) -> None:
+    _dispatch(run, runner)
+
+
+def when_final(upstreams: Iterable[TaskRun], then: Callable[[object], object]) -> None:
+    """Call ``then(signal)`` once every one of ``upstreams`` is final: at once if they all are.
 
     The one countdown of the engine: a run waits on its upstreams through it, and so does a
-    group of runs placed as one call (:mod:`flowc.runtime.groups`) on those outside it.
+    group of runs placed as one call (:mod:`flowc.runtime.groups`) on those outside it. A
+    wait on one upstream (the common case: a map over a map) is that upstream's callback
+    itself, with nothing to count: a million waiting runs hold no counter each.
     """
     waiting = [up for up in upstreams if not up.is_final()]
     if not waiting:
-        then()
-        return
-    countdown = _Countdown(len(waiting), then)
-    for upstream in waiting:
-        upstream.add_done_callback(countdown.one_done)
+        then(None)
+    elif len(waiting) == 1:
+        waiting[0].add_done_callback(then)
+    else:
+        countdown = _Countdown(len(waiting), then)
+        for upstream in waiting:
+            upstream.add_done_callback(countdown.one_done)
 
 
 class _Countdown:
     __slots__ = ("left", "then")
 
-    def __init__(self, left: int, then: Callable[[], None]) -> None:
+    def __init__(self, left: int, then: Callable[[object], object]) -> None:
         self.left = left
         self.then = then
 
-    def one_done(self, _signal: Any) -> None:
+    def one_done(self, signal: object) -> None:
         with _lock:
             self.left -= 1
             ready = self.left == 0
         if ready:
-            self.then()
+            self.then(signal)
 
 
 def reschedule(run: TaskRun, runner: TaskRunner) -> None:

@@ -90,6 +90,9 @@ class FlowRun:
 
             #: how this run executes in plan mode (None: dynamically), for the whole tree.
             self.plan = active_plan()
+            #: ``PREFECT_RESULTS_PERSIST_BY_DEFAULT`` as it was when this tree started (read
+            #: once: every task run asks, see flowc.runtime.caching).
+            self.persist_by_default: bool | None = None
         #: plan mode: runs the body submitted that wait for the next flush (see planexec);
         #: a run for another runner than the flow's is held with it, as ``(run, runner)``
         #: (the common run is held alone: a million held runs, no million pairs).

@@ -56,7 +56,7 @@ def schedule_group(chains: list[list[TaskRun]], runner: TaskRunner) -> None:
                 for upstream in engine.upstreams_of(run):
                     if id(upstream) not in inside:
                         outside[id(upstream)] = upstream
-    engine.when_final(outside.values(), lambda: _dispatch(chains, runner))
+    engine.when_final(outside.values(), lambda _signal: _dispatch(chains, runner))
 
 
 def _dispatch(chains: list[list[TaskRun]], runner: TaskRunner) -> None:

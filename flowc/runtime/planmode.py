@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from flowc.runtime.nodeids import site_of
+
 if TYPE_CHECKING:
     from flowc.planfacts import FlowFacts
     from flowc.runtime.checkpoint import CheckpointStore
@@ -36,6 +38,23 @@ class PlanOptions:
     resume: bool = False
     #: what each flush did, pass by pass (for tests and anyone inspecting a run).
     applied: list[list[tuple[str, str]]] = field(default_factory=list)
+    #: call site id -> priority, from the compiled plan (see :meth:`priority_of`).
+    site_priorities: dict[str, float] | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        if self.facts is not None and self.facts.priorities is not None and self.optimize:
+            self.site_priorities = dict(self.facts.priorities)
+
+    def priority_of(self, node: str | None) -> float | None:
+        """The priority the compiled plan gives a run of this node's call site, or None.
+
+        Where runs are not grouped (threads) priority is all plan mode adds, and the plan
+        knows it per call site before any run exists: such runs are dispatched as they are
+        submitted, each with its site's priority, instead of being held for a flush.
+        """
+        if self.site_priorities is None or node is None:
+            return None
+        return self.site_priorities.get(site_of(node))
 
 
 _active: contextvars.ContextVar[PlanOptions | None] = contextvars.ContextVar(

@@ -98,3 +98,19 @@ def test_resolving_a_large_map_s_futures_in_a_loop_or_comprehension_is_seen_by_l
     unresolved = TWO_STAGE.replace("    return sum(b.result())\n", "    return 0\n")
     unresolved = unresolved.replace("n: int = 3", "n: int = 50_000")
     assert {f.code for f in lint_source(unresolved, "two.py").findings} == {"FC001"}
+
+
+def test_a_short_loop_chaining_one_site_is_no_graph_break_by_call_site() -> None:
+    """Followed run by run, the chain is known (expanded, it is listed), so the plan by call
+    site, which ``flowc run`` reads, has no graph break for it."""
+    from flowc.compiler import compile_source
+
+    source = TWO_STAGE.replace(
+        "    a = inc.map(range(n))\n    b = add.map(a, range(n))\n    return sum(b.result())\n",
+        "    x = inc.submit(0)\n    for _ in range(3):\n        x = inc.submit(x)\n"
+        "    return x.result()\n",
+    )
+    collapsed = compile_source(source, "loop.py").flow("two")
+    assert collapsed.breaks == [] and [n.count for n in collapsed.nodes] == [1, 3]
+    expanded = compile_source(source, "loop.py", expand=True).flow("two")
+    assert ("inc@18#1", "inc@18#2") in {(e.source, e.target) for e in expanded.edges}
