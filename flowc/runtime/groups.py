@@ -56,12 +56,16 @@ def schedule_group(chains: list[list[TaskRun]], runner: TaskRunner) -> None:
                 for upstream in engine.upstreams_of(run):
                     if id(upstream) not in inside:
                         outside[id(upstream)] = upstream
-    engine.when_final(outside.values(), lambda _signal: _dispatch(chains, runner))
+    waited = bool(outside)
+    engine.when_final(outside.values(), lambda _signal: _dispatch(chains, runner, waited))
 
 
-def _dispatch(chains: list[list[TaskRun]], runner: TaskRunner) -> None:
-    placed: list[list[TaskRun]] = []
-    for chain in chains:
+def _dispatch(chains: list[list[TaskRun]], runner: TaskRunner, waited: bool) -> None:
+    """``waited``: the group had upstreams outside it. Only those can keep a chain from
+    running (the chains of a group do not depend on each other, and a chain's own links run
+    in order), so without any, every chain is placed unchecked."""
+    placed: list[list[TaskRun]] = chains if not waited else []
+    for chain in chains if waited else ():
         inside = {id(run) for run in chain}
         if any(engine.first_blocking_upstream(run, inside) for run in chain):
             for run in chain:
