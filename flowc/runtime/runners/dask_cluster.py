@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import dask
@@ -82,12 +83,17 @@ def start_cluster(cluster_class: Any, cluster_kwargs: dict[str, Any]) -> Any:
         else:
             kwargs.setdefault("worker_dashboard_address", "127.0.0.1:0")
     before = set(_live_clusters())
+    # Before the mask below: starting the tracker blocks SIGINT around its spawn and then
+    # *unblocks* it, which inside the block would let the cluster's threads and worker
+    # processes take Ctrl-C after all (a worker interrupted in its start-up prints a fatal
+    # error). Started here, it is shielded by that same block of its own.
+    _start_resource_tracker()
     with (
         dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}),
         children_ignore_ctrl_c(),
+        _quiet_on_ctrl_c(),
     ):
         try:
-            _start_resource_tracker()  # spawned workers need it; started here, it is shielded
             return cls(**kwargs)
         except BaseException as exc:
             if not isinstance(exc, Exception):
@@ -107,9 +113,35 @@ def start_cluster(cluster_class: Any, cluster_kwargs: dict[str, Any]) -> Any:
             raise RuntimeError(f"could not start a Dask {name}: {exc}{hint}") from exc
 
 
+@contextlib.contextmanager
+def _quiet_on_ctrl_c() -> Iterator[None]:
+    """Within the block, a Ctrl-C silences Dask's loggers before it interrupts: distributed's
+    event loop thread reacts to the interrupted start at once (a callback failing in
+    ``sync``, nannies cut short), and would log tracebacks before the main thread could."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def interrupted(signum: int, frame: Any) -> None:
+        if previous == signal.SIG_IGN:
+            return
+        quiet()
+        if callable(previous):
+            previous(signum, frame)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupted)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _start_resource_tracker() -> None:
     """Python's resource tracker, a process that the first spawned child starts, from
-    whichever thread spawns it: start it now, under :func:`children_ignore_ctrl_c`."""
+    whichever thread spawns it: start it now, from this thread, with SIGINT blocked while it
+    starts (``ensure_running`` does that itself, then unblocks SIGINT in the calling thread)."""
     with contextlib.suppress(Exception):
         from multiprocessing import resource_tracker
 
@@ -143,9 +175,10 @@ def quiet() -> None:
     """Silence Dask's loggers for the rest of the process: once its cluster is being killed
     (Ctrl-C), each closed connection would log a traceback, and each nanny whose start was cut
     short leaves an asyncio task whose failure asyncio logs when it is collected ("Task
-    exception was never retrieved ... Nanny failed to start")."""
+    exception was never retrieved ... Nanny failed to start"), and tornado logs a callback of
+    ``distributed.utils.sync`` that fails when its wait was interrupted."""
     names = [name for name in logging.root.manager.loggerDict if name.startswith("distributed")]
-    for name in ["distributed", "asyncio", *names]:
+    for name in ["distributed", "asyncio", "tornado", *names]:
         logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
