@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
+from flowc.planfacts import pick_flow
+
 if TYPE_CHECKING:
     import networkx as nx
 
@@ -339,17 +341,7 @@ class Plan(_Model):
 
     def flow(self, name: str | None = None) -> FlowPlan:
         """The flow named ``name`` (its flow name or function name), or the only one."""
-        if name is None:
-            if len(self.flows) != 1:
-                names = ", ".join(f.name for f in self.flows) or "none"
-                raise KeyError(f"the plan has {len(self.flows)} flows ({names}): name one")
-            return self.flows[0]
-        for flow in self.flows:
-            if name in (flow.name, flow.qualname, flow.qualname.rsplit(".", 1)[-1]):
-                return flow
-        raise KeyError(
-            f"no flow {name!r} in the plan (flows: {', '.join(f.name for f in self.flows)})"
-        )
+        return pick_flow(self.flows, name)
 
     def graph_problems(self) -> list[str]:
         """Every flow's :meth:`FlowPlan.graph_problems`, each prefixed with its flow."""

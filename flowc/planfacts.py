@@ -9,10 +9,36 @@ and the runtime holds only this.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
-__all__ = ["FlowFacts"]
+__all__ = ["FlowFacts", "pick_flow"]
+
+
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def qualname(self) -> str: ...
+
+
+_F = TypeVar("_F", bound=_Named)
+
+
+def pick_flow(flows: Sequence[_F], name: str | None) -> _F:
+    """The flow ``name`` names (its flow name, qualified or function name), or the only one;
+    KeyError saying which flows there are. One rule for a Plan and for its cached facts."""
+    if name is None:
+        if len(flows) != 1:
+            names = ", ".join(f.name for f in flows) or "none"
+            raise KeyError(f"the plan has {len(flows)} flows ({names}): name one")
+        return flows[0]
+    for flow in flows:
+        if name in (flow.name, flow.qualname, flow.qualname.rsplit(".", 1)[-1]):
+            return flow
+    raise KeyError(f"no flow {name!r} in the plan (flows: {', '.join(f.name for f in flows)})")
 
 
 @dataclass(frozen=True)
@@ -29,10 +55,6 @@ class FlowFacts:
     #: which the runs of the site take (see flowc.runtime.planmode); None where that graph
     #: has a cycle (runs of two sites alternate in a loop) and runs must be ordered one by one.
     priorities: tuple[tuple[str, float], ...] | None = None
-
-    def named(self, name: str) -> bool:
-        """Whether ``name`` names this flow: its flow name, qualified or function name."""
-        return name in (self.name, self.qualname, self.qualname.rsplit(".", 1)[-1])
 
     def to_dict(self) -> dict[str, Any]:
         return {

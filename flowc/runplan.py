@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flowc.content_cache import ContentCache
-from flowc.planfacts import FlowFacts
+from flowc.planfacts import FlowFacts, pick_flow
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -195,17 +195,10 @@ def _stat(path: Path) -> tuple[int, int] | None:
 
 
 def _select_facts(flows: list[FlowFacts], flow: str | None, origin: str) -> FlowFacts:
-    """The flow named ``flow`` (or the only one), worded as :meth:`flowc.plan.Plan.flow`."""
-    if flow is None:
-        if len(flows) != 1:
-            names = ", ".join(f.name for f in flows) or "none"
-            raise PlanError(f"{origin}: the plan has {len(flows)} flows ({names}): name one")
-        return flows[0]
-    for facts in flows:
-        if facts.named(flow):
-            return facts
-    names = ", ".join(f.name for f in flows)
-    raise PlanError(f"{origin}: no flow {flow!r} in the plan (flows: {names})")
+    try:
+        return pick_flow(flows, flow)
+    except KeyError as exc:
+        raise PlanError(f"{origin}: {exc.args[0]}") from None
 
 
 def _plan_cache(params: dict[str, Any] | None) -> ContentCache | None:

@@ -148,19 +148,15 @@ def _dispatch_by_site(runs: list[TaskRun], runner: TaskRunner, options: PlanOpti
     """
     site_index: dict[tuple[str, int], int] = {}
 
-    def site(run: TaskRun) -> int | None:
-        return site_index.get((site_of(run.node) if run.node else run.name, id(run.task)))
+    def key(run: TaskRun) -> tuple[str, int]:
+        return (site_of(run.node) if run.node else run.name, id(run.task))
 
-    for run in runs:
-        site_index.setdefault(
-            (site_of(run.node) if run.node else run.name, id(run.task)), len(site_index)
-        )
-    run_sites = [cast(int, site(run)) for run in runs]
+    run_sites = [site_index.setdefault(key(run), len(site_index)) for run in runs]
     edges: set[tuple[int, int]] = set()
     for run, target in zip(runs, run_sites, strict=True):
         if run.upstreams.runs or run.wait_for:
             for upstream in engine.upstreams_of(run):
-                source = site(upstream)
+                source = site_index.get(key(upstream))
                 if source is None:
                     continue  # dispatched before this flush, or elsewhere
                 if source == target:
