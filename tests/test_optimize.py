@@ -203,3 +203,143 @@ def test_runs_with_watched_options_are_recorded_and_never_fused(tmp_path: Path) 
     assert options["inc@17#0"] == []
     chains = explain_optimized(plan).chains
     assert sorted(chains) == [["inc@17#0", "inc@18#0"], ["inc@21#0", "inc@22#0"]]
+
+
+# ----------------------------------------------------------------------------- by call site
+
+
+def _site_structured(data: st.DataObject) -> tuple[list[int], list[tuple[int, int]]]:
+    """Runs of a few call sites, created site by site, with edges as flows make them: item i
+    to item i (a map over a map's futures), all items to one run (a reduce), one run to all
+    items (an ``unmapped`` input). Returns each run's site and the edges."""
+    width = data.draw(st.sampled_from([3, MIN_BATCH_GROUP + 6]))
+    counts = data.draw(st.lists(st.sampled_from([1, width]), min_size=1, max_size=5))
+    starts = [sum(counts[:k]) for k in range(len(counts))]
+    site = [s for s, count in enumerate(counts) for _ in range(count)]
+    edges: set[tuple[int, int]] = set()
+    for target in range(1, len(counts)):
+        for source in data.draw(st.sets(st.integers(0, target - 1), max_size=2)):
+            a, b = counts[source], counts[target]
+            if a == b:
+                edges.update((starts[source] + i, starts[target] + i) for i in range(a))
+            elif b == 1:
+                edges.update((starts[source] + i, starts[target]) for i in range(a))
+            elif a == 1:
+                edges.update((starts[source], starts[target] + i) for i in range(b))
+    # Number the runs in an order a flow could submit them in (a loop over items that
+    # submits each item's stages, say): any order that puts upstreams first.
+    shuffle = data.draw(st.randoms(use_true_random=False))
+    waiting = {run: 0 for run in range(len(site))}
+    downstream: dict[int, list[int]] = {}
+    for a, b in edges:
+        waiting[b] += 1
+        downstream.setdefault(a, []).append(b)
+    ready = [run for run, count in waiting.items() if count == 0]
+    number: dict[int, int] = {}
+    while ready:
+        run = ready.pop(shuffle.randrange(len(ready)))
+        number[run] = len(number)
+        for b in downstream.get(run, []):
+            waiting[b] -= 1
+            if waiting[b] == 0:
+                ready.append(b)
+    renumbered = [0] * len(site)
+    for run, s in enumerate(site):
+        renumbered[number[run]] = s
+    return renumbered, sorted((number[a], number[b]) for a, b in edges)
+
+
+def _both_ways(
+    site: list[int],
+    edges: list[tuple[int, int]],
+    fusible: list[bool],
+    groups: list[str | None],
+    grouping: bool,
+) -> tuple[RunGraph, object]:
+    from flowc.optimize.sites import SiteRuns, plan_sites
+
+    graph = RunGraph()
+    for run, s in enumerate(site):
+        group = groups[s] if grouping and fusible[run] else None
+        graph.add_node(run, cost=1.0, fusible=grouping and fusible[run], group=group)
+    graph.add_edges_from(edges)
+    optimize(graph, fuse=grouping, batch=grouping, workers=1)
+    by_site = SiteRuns(site, [grouping and f for f in fusible], list(groups))
+    for a, b in edges:
+        by_site.add_edge(a, b)
+    return graph, plan_sites(by_site, fuse=grouping, batch=grouping, workers=1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data(), st.sampled_from([True, True, False]))
+def test_passes_by_site_decide_as_the_passes_by_run(data: st.DataObject, grouping: bool) -> None:
+    """Where the runs of each site are alike, deciding once per site gives the units and
+    priorities the passes give run by run; where they are not, it declines (None)."""
+    site, edges = _site_structured(data)
+    n_sites = max(site) + 1
+    mostly = st.sampled_from([True, True, True, False])
+    site_fusible = data.draw(st.lists(mostly, min_size=n_sites, max_size=n_sites))
+    fusible = [site_fusible[s] for s in site]
+    groups = data.draw(st.lists(st.sampled_from(["g", None]), min_size=n_sites, max_size=n_sites))
+    groups = [f"{group}{s}" if group else None for s, group in enumerate(groups)]
+    if not data.draw(mostly):  # make the runs of a site differ
+        extra = data.draw(st.tuples(st.integers(0, len(site) - 1), st.integers(0, len(site) - 1)))
+        if extra[0] < extra[1]:
+            edges = sorted({*edges, extra})
+        fusible[data.draw(st.integers(0, len(site) - 1))] = data.draw(st.booleans())
+    graph, plan = _both_ways(site, edges, fusible, groups, grouping)
+    if plan is None:
+        return
+    assert [unit.chains for unit in plan.units] == [unit.chains for unit in units(graph)]
+    assert [unit.priority for unit in plan.units] == [unit.priority for unit in units(graph)]
+    assert [plan.priority[s] for s in site] == [graph.nodes[run]["priority"] for run in graph]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_passes_by_site_answer_for_flows_as_written(data: st.DataObject) -> None:
+    """Maps over maps, reduces and unmapped inputs, their runs unperturbed: decided by site."""
+    site, edges = _site_structured(data)
+    n_sites = max(site) + 1
+    groups: list[str | None] = [f"g{s}" for s in range(n_sites)]
+    graph, plan = _both_ways(site, edges, [True] * len(site), groups, grouping=True)
+    in_sites: dict[int, set[int]] = {}
+    for a, b in edges:
+        in_sites.setdefault(site[b], set()).add(site[a])
+    one_upstream_many_sites = any(
+        len(sources) > 1 and sum(1 for _a, b in edges if b == run) == 1
+        for s, sources in in_sites.items()
+        for run in [site.index(s)]
+    )
+    assert (plan is None) == one_upstream_many_sites
+    if plan is not None:
+        assert [unit.chains for unit in plan.units] == [unit.chains for unit in units(graph)]
+
+
+def test_a_two_stage_map_is_one_batch_decision_per_site() -> None:
+    from flowc.optimize.sites import SiteRuns, plan_sites
+
+    n = 1000
+    runs = SiteRuns([0] * n + [1] * n, [True] * (2 * n), ["inc@5", "add@6"])
+    for i in range(n):
+        runs.add_edge(i, n + i)
+    plan = plan_sites(runs, fuse=True, batch=True, workers=2)
+    assert plan is not None
+    assert [unit.kind for unit in plan.units] == ["batch"] * (2 * BATCHES_PER_WORKER)
+    chains = [chain for unit in plan.units for chain in unit.chains]
+    assert chains == [(i, n + i) for i in range(n)]
+    assert plan.priority == [2.0, 1.0]
+    assert plan.applied == [
+        ("priority", f"{2 * n} runs ordered by critical path over 2 sites"),
+        ("fuse", f"{2 * n} runs in {n} chains"),
+        ("batch", f"{2 * n} runs in {2 * BATCHES_PER_WORKER} batches"),
+    ]
+
+
+def test_a_loop_chaining_one_site_is_left_to_the_passes_by_run() -> None:
+    from flowc.optimize.sites import SiteRuns, plan_sites
+
+    runs = SiteRuns([0] * 4, [True] * 4, ["step@4"])
+    for i in range(1, 4):
+        runs.add_edge(i - 1, i)
+    assert plan_sites(runs, fuse=True, batch=True) is None

@@ -30,8 +30,9 @@ fusion saves one round trip per link where a call costs far more than running th
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from flowc.optimize.graph import RunGraph
 
@@ -39,6 +40,7 @@ __all__ = [
     "PASSES",
     "Unit",
     "batch_groups",
+    "chunks",
     "fuse_chains",
     "optimize",
     "prioritize",
@@ -51,6 +53,8 @@ PASSES: tuple[tuple[str, str], ...] = (
     ("fuse", "run linear chains of fusible runs as one call (one consumer, one producer)"),
     ("batch", "run many small items of one call site as a few calls"),
 )
+
+_Item = TypeVar("_Item")
 
 #: Groups smaller than this are not batched: too few items to repay the lost parallelism.
 MIN_BATCH_GROUP = 64
@@ -143,7 +147,7 @@ def batch_groups(graph: RunGraph, workers: int) -> RunGraph:
         items.setdefault(signature, []).append(chain)
     batches: list[tuple[tuple[Hashable, ...], ...]] = []
     for members in items.values():
-        for batch in _chunks(members, workers):
+        for batch in chunks(members, workers):
             for chain in batch:
                 for run in chain:
                     nodes[run]["batch"] = len(batches)
@@ -152,9 +156,7 @@ def batch_groups(graph: RunGraph, workers: int) -> RunGraph:
     return graph
 
 
-def _chunks(
-    members: list[tuple[Hashable, ...]], workers: int
-) -> list[tuple[tuple[Hashable, ...], ...]]:
+def chunks(members: Sequence[_Item], workers: int) -> list[tuple[_Item, ...]]:
     """A group's items in a few batches per worker; none for a group too small to repay it."""
     if len(members) < MIN_BATCH_GROUP:
         return []

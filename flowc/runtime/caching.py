@@ -130,10 +130,15 @@ def _persists(run: TaskRun) -> bool:
 def wanted(run: TaskRun) -> bool:
     """Whether the run needs the driver before it is placed (a key to look up, a transaction):
     such runs are neither pipelined nor fused."""
+    return run.transaction is not None or wanted_by_task(run)
+
+
+def wanted_by_task(run: TaskRun) -> bool:
+    """The part of :func:`wanted` that is the same for every run of a task in one flow run:
+    the task's cache options and whether its results persist."""
     task = run.task
     return bool(
-        run.transaction is not None
-        or task.on_commit_hooks
+        task.on_commit_hooks
         or task.result_storage_key is not None
         or (task.cache_policy is not None and _persists(run))
     )

@@ -25,24 +25,32 @@ if TYPE_CHECKING:
     from flowc.runtime.runners.base import TaskRunner
     from flowc.runtime.taskrun import TaskRun
 
-__all__ = ["groupable", "schedule_group"]
+__all__ = ["groupable", "groupable_task", "schedule_group"]
 
 
-def groupable(run: TaskRun) -> bool:
+def groupable(run: TaskRun, task_checked: bool = False) -> bool:
     """Whether the run may share a call: nothing the engine must watch attempt by attempt
     (retries, a timeout, a cache key or transaction to consult, an ``allow_failure`` input).
 
     The compiler says the same of a call site from its options
     (:data:`flowc.plan.WATCHED_OPTIONS`); this is the engine's answer for one run, which
     also knows the values (``retries=0``) and the settings (whether results persist).
+    ``task_checked``: :func:`groupable_task` said yes for a run of the same task and kind in
+    the same flow run, so only what differs from run to run is left to check.
     """
+    if not task_checked and not groupable_task(run):
+        return False
+    return run.transaction is None and not run.upstreams.allowed
+
+
+def groupable_task(run: TaskRun) -> bool:
+    """The part of :func:`groupable` that every run of one call site shares."""
     task = run.task
     return (
         run.kind in ("submit", "map")
         and task.retries == 0
         and task.timeout_seconds is None
-        and not caching.wanted(run)
-        and not run.upstreams.allowed
+        and not caching.wanted_by_task(run)
     )
 
 
@@ -138,8 +146,12 @@ def _steps(chain: list[TaskRun]) -> list[Step]:
         args, kwargs = task.call_arguments(parameters)
         how = None
         if markers:
-            found = count_previous(args) + count_previous(kwargs)
-            how = "fill" if found == markers else "packed"
+            # Markers given as arguments themselves (``add.map(a, ...)``) are found by fill;
+            # deeper ones only if every container on the way is a plain one.
+            on_top = sum(1 for value in parameters.values() if value is PREVIOUS)
+            if on_top != markers:
+                on_top = count_previous(args) + count_previous(kwargs)
+            how = "fill" if on_top == markers else "packed"
         steps.append(make_step(task.fn, args, kwargs, task.isasync, how))
         previous = run
     return steps

@@ -104,18 +104,25 @@ def _run_of(value: Any) -> TaskRun | None:
 def collect_upstreams(values: Any, into: Upstreams | None = None) -> Upstreams:
     """Every task run whose future or state appears in ``values``, however nested."""
     found = into if into is not None else Upstreams()
-    if type(values) is dict:
-        # Parameters by name: skip the walk entirely when every value is atomic.
-        items = [v for v in values.values() if type(v) not in _ATOMIC]
-        if not items:
-            return found
-        values = items
 
     def on_run(run: TaskRun, value: Any, allowed: bool) -> Any:
         found.add(run, allowed)
         return value
 
-    _visit(values, on_run, False, set(), rebuild=False, found=found)
+    if type(values) is not dict:
+        _visit(values, on_run, False, set(), rebuild=False, found=found)
+        return found
+    # Parameters by name, most of them atomic or a future (a ``.map`` item): those need no
+    # walk; the rest are walked in order, so upstreams keep their first-seen order.
+    seen: set[int] = set()
+    for value in values.values():
+        kind = type(value)
+        if kind in _ATOMIC:
+            continue
+        if kind is TaskRunFuture:
+            found.add(value._run, False)
+        else:
+            _visit(value, on_run, False, seen, rebuild=False, found=found)
     return found
 
 
@@ -137,7 +144,24 @@ def resolve_inputs(values: Any) -> Any:
 
 def replace_runs(values: Any, replace: Callable[[TaskRun], Any]) -> Any:
     """``values`` with every future and run state replaced by ``replace(run)``."""
-    return _visit(values, lambda run, _value, _allowed: replace(run), False, set(), rebuild=True)
+
+    def on_run(run: TaskRun, _value: Any, _allowed: bool) -> Any:
+        return replace(run)
+
+    if type(values) is not dict:
+        return _visit(values, on_run, False, set(), rebuild=True)
+    # Parameters by name: a future given as the argument itself needs no walk.
+    seen: set[int] = set()
+    out = {}
+    for name, value in values.items():
+        kind = type(value)
+        if kind in _ATOMIC:
+            out[name] = value
+        elif kind is TaskRunFuture:
+            out[name] = replace(value._run)
+        else:
+            out[name] = _visit(value, on_run, False, seen, rebuild=True)
+    return out
 
 
 _OnRun = Callable[["TaskRun", Any, bool], Any]

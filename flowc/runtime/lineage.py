@@ -65,7 +65,10 @@ class ResultLinks:
 
     def link(self, value: Any, run: TaskRun) -> None:
         """Remember that ``value`` (and each of its direct members) came from ``run``."""
-        if type(value) in _LEAVES and not _trackable(value):
+        if type(value) in _LEAVES:  # no members: the value alone, if it can be told apart
+            if _trackable(value):
+                with self._lock:
+                    self._by_id[id(value)] = (value, run)
             return
         entries = [(id(v), (v, run)) for v in (value, *_members(value)) if _trackable(v)]
         if entries:

@@ -23,9 +23,13 @@ A group is one call to :func:`flowc.runtime.groupcall.run_group`; each of its ru
 gets its own states, times, result and record, as if it had run alone: to the engine a group is
 one more kind of unit (:mod:`flowc.runtime.groups`), waited on through the engine's countdown
 and settled run by run. This module keeps one job: the graph of held runs, optimised, handed to
-the engine as units. Where nothing is grouped (threads) only priority is left, and it is found
-on the graph of call sites, not of runs (:func:`_dispatch_by_site`): a flush of a million runs
-of a few call sites costs a pass over the runs, no graph of them.
+the engine as units.
+
+The runs of one call site are usually alike — a ``.map`` of a million items is a million runs
+with the same shape — so the passes decide once per site (:mod:`flowc.optimize.sites`): one
+walk over the runs gathers a few integers each, and no graph of runs is built. Only where the
+runs of a site differ (a loop chaining its own submits, a consumer of one item of a map) do the
+passes run on the graph of runs (:func:`run_graph`); both give the same units.
 
 A flow that needs results early (``x = a.result()`` then more submits) simply flushes more
 than once; each flush optimises what it holds. Task runs created inside task bodies and on
@@ -37,9 +41,10 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, cast
 
-from flowc.optimize import RunGraph, optimize, prioritize, units
+from flowc.optimize import RunGraph, Unit, optimize, units
+from flowc.optimize.sites import SiteRuns, plan_sites
 from flowc.runtime import engine, states
-from flowc.runtime.groups import groupable, schedule_group
+from flowc.runtime.groups import groupable, groupable_task, schedule_group
 from flowc.runtime.nodeids import site_of
 from flowc.runtime.planmode import PlanOptions, active_plan, plan_mode
 
@@ -48,7 +53,7 @@ if TYPE_CHECKING:
     from flowc.runtime.runners.base import TaskRunner
     from flowc.runtime.taskrun import TaskRun
 
-__all__ = ["PlanOptions", "active_plan", "flush", "plan_mode", "run_graph"]
+__all__ = ["PlanOptions", "active_plan", "flush", "plan_mode", "run_graph", "site_runs"]
 
 
 _flush_lock = threading.Lock()
@@ -110,22 +115,60 @@ def run_graph(runs: list[TaskRun], grouping: bool) -> RunGraph:
     return graph
 
 
+def site_runs(runs: list[TaskRun], grouping: bool) -> SiteRuns:
+    """The runs as the site optimizer's arrays: run ``i`` is ``runs[i]``, at its call site."""
+    sites: dict[tuple[str, int], int] = {}
+    groups: list[tuple[str, int] | None] = []
+    task_groupable: list[bool] = []  # per site
+    site: list[int] = []
+    fusible: list[bool] = []
+    for run in runs:
+        node = run.node
+        key = (site_of(node) if node else run.name, id(run.task))
+        s = sites.get(key)
+        if s is None:
+            s = sites[key] = len(groups)
+            groups.append(key if node else None)
+            task_groupable.append(grouping and groupable_task(run))
+        site.append(s)
+        fusible.append(task_groupable[s] and groupable(run, task_checked=True))
+    graph = SiteRuns(site, fusible, list(groups))
+    index = {id(run): i for i, run in enumerate(runs)}
+    for i, run in enumerate(runs):
+        if run.upstreams.runs or run.wait_for:
+            for upstream in engine.upstreams_of(run):
+                j = index.get(id(upstream))  # None: dispatched before this flush, or elsewhere
+                if j is not None:
+                    graph.add_edge(j, i)
+    return graph
+
+
 def _dispatch_optimised(runs: list[TaskRun], runner: TaskRunner, options: PlanOptions) -> None:
     # A checkpointed run is looked up and stored one by one by the engine: never grouped.
     grouping = runner.supports_groups and options.checkpoint is None
     pipelining = runner.supports_pipelining and options.checkpoint is None
-    if not grouping and _dispatch_by_site(runs, runner, options):
-        return
-    graph = run_graph(runs, grouping)
-    optimize(graph, fuse=grouping, batch=grouping, workers=runner.worker_count)
-    options.applied.append(graph.graph["applied"])
-    for i, run in enumerate(runs):
-        run.priority = graph.nodes[i]["priority"]
-    placed = units(graph)
+    sites = site_runs(runs, grouping)
+    plan = plan_sites(sites, fuse=grouping, batch=grouping, workers=runner.worker_count)
+    if plan is None:  # the runs of a site differ: the passes decide run by run
+        del sites
+        placed, position = _optimise_runs(runs, grouping, options, runner.worker_count)
+    else:
+        options.applied.append(plan.applied)
+        priority, site = plan.priority, sites.site
+        for i, run in enumerate(runs):
+            run.priority = priority[site[i]]
+        if not grouping:  # priority is all there is: no unit per run
+            del sites, plan
+            runs.sort(key=lambda run: -run.priority)  # stable: submission order kept; in place
+            for run in runs:
+                engine.schedule(run, runner)
+            return
+        placed = plan.units
+        rank = plan.rank
+        position = [rank[s] for s in site]
     if pipelining:
         # Upstreams before downstreams, so each run finds its upstreams' native futures.
-        position = {node: i for i, node in enumerate(graph.order())}
-        placed.sort(key=lambda unit: min(position[run] for run in unit.runs))
+        placed.sort(key=lambda unit: min(position[cast(int, run)] for run in unit.runs))
     for unit in placed:
         if unit.kind != "single":
             schedule_group([[runs[cast(int, i)] for i in chain] for chain in unit.chains], runner)
@@ -137,47 +180,16 @@ def _dispatch_optimised(runs: list[TaskRun], runner: TaskRunner, options: PlanOp
             engine.schedule(run, runner)
 
 
-def _dispatch_by_site(runs: list[TaskRun], runner: TaskRunner, options: PlanOptions) -> bool:
-    """Where nothing is grouped only priority is left to do, and the runs of one call site are
-    alike: the critical path is found on the graph of call sites (two nodes for a two-stage
-    map of a million items), each run takes its site's priority, and the runs are scheduled
-    in that order. False, having done nothing, where runs of one site wait on each other (a
-    loop chaining its submits): their priorities differ, and the graph of runs says how.
-
-    Nothing is kept per run but its site's number: a flush of a million runs adds a list.
-    """
-    site_index: dict[tuple[str, int], int] = {}
-
-    def key(run: TaskRun) -> tuple[str, int]:
-        return (site_of(run.node) if run.node else run.name, id(run.task))
-
-    run_sites = [site_index.setdefault(key(run), len(site_index)) for run in runs]
-    edges: set[tuple[int, int]] = set()
-    for run, target in zip(runs, run_sites, strict=True):
-        if run.upstreams.runs or run.wait_for:
-            for upstream in engine.upstreams_of(run):
-                source = site_index.get(key(upstream))
-                if source is None:
-                    continue  # dispatched before this flush, or elsewhere
-                if source == target:
-                    return False
-                edges.add((source, target))
-    sites = RunGraph()
-    for index in range(len(site_index)):
-        sites.add_node(index, cost=1.0)
-    sites.add_edges_from(edges)
-    try:
-        prioritize(sites)
-    except ValueError:  # the sites' graph has a cycle: runs of a site differ
-        return False
-    options.applied.append(
-        [("priority", f"{len(runs)} runs ordered by critical path over {len(site_index)} sites")]
-    )
-    priority = [sites.nodes[index]["priority"] for index in range(len(site_index))]
-    for run, index in zip(runs, run_sites, strict=True):
-        run.priority = priority[index]
-    del run_sites
-    runs.sort(key=lambda run: -run.priority)  # stable: submission order kept; in place
-    for run in runs:
-        engine.schedule(run, runner)
-    return True
+def _optimise_runs(
+    runs: list[TaskRun], grouping: bool, options: PlanOptions, workers: int
+) -> tuple[list[Unit], list[int]]:
+    """The passes on the graph of runs: the units, and each run's place in an order of it."""
+    graph = run_graph(runs, grouping)
+    optimize(graph, fuse=grouping, batch=grouping, workers=workers)
+    options.applied.append(graph.graph["applied"])
+    for i, run in enumerate(runs):
+        run.priority = graph.nodes[i]["priority"]
+    position = [0] * len(runs)
+    for rank, node in enumerate(graph.order()):
+        position[cast(int, node)] = rank
+    return units(graph), position
