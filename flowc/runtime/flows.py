@@ -27,6 +27,7 @@ from flowc.runtime.flowrun import (
     run_body,
     warn_unresolved,
 )
+from flowc.runtime.gcpolicy import fewer_collections
 from flowc.runtime.inputs import resolve_inputs
 from flowc.runtime.runners.base import TaskRunner
 from flowc.runtime.runners.threads import ThreadPoolTaskRunner, raise_in_thread
@@ -327,6 +328,10 @@ class Flow(Generic[R]):
         and its record finished, before the interrupt propagates. A runner that cannot start
         (a cluster address nobody answers) crashes the flow run with the runner's message.
         """
+        with fewer_collections():
+            return self._execute_run(flow_run, call)
+
+    def _execute_run(self, flow_run: FlowRun, call: Callable[[], Any]) -> State:
         flow_run.runner = (_runner_override.get() or self.task_runner).duplicate()
         flow_run.start = time.time()
         state: State = states.Pending()
