@@ -55,6 +55,10 @@ class FlowFacts:
     #: which the runs of the site take (see flowc.runtime.planmode); None where that graph
     #: has a cycle (runs of two sites alternate in a loop) and runs must be ordered one by one.
     priorities: tuple[tuple[str, float], ...] | None = None
+    #: whether those priorities can start ready runs in another order than they became ready:
+    #: False where first come, first served already runs the longest path first (a map, then
+    #: a map over its futures), so a runner needs no priority queue.
+    reorders: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -65,6 +69,7 @@ class FlowFacts:
             "priorities": (
                 [list(pair) for pair in self.priorities] if self.priorities is not None else None
             ),
+            "reorders": self.reorders,
         }
 
     @classmethod
@@ -80,4 +85,7 @@ class FlowFacts:
         priorities = (
             tuple((str(site), float(value)) for site, value in given) if given is not None else None
         )
-        return cls(data["name"], data["qualname"], blocker, counts, priorities)
+        reorders = data["reorders"]
+        if not isinstance(reorders, bool):
+            raise TypeError("reorders must be a boolean")
+        return cls(data["name"], data["qualname"], blocker, counts, priorities, reorders)

@@ -92,13 +92,48 @@ def facts_of(flow_plan: FlowPlan) -> FlowFacts:
     looped = any(
         node.kind == "submit" and counts[sites[node.id]][1] != 1 for node in flow_plan.nodes
     )
+    priorities = None if looped else _site_priorities(flow_plan, sites)
     return FlowFacts(
         flow_plan.name,
         flow_plan.qualname,
         plan_blocker(flow_plan),
         tuple(counts.values()),
-        None if looped else _site_priorities(flow_plan, sites),
+        priorities,
+        priorities is None or _priority_reorders(flow_plan, sites, dict(priorities)),
     )
+
+
+def _priority_reorders(
+    flow_plan: FlowPlan, sites: dict[str, str], priority: dict[str, float]
+) -> bool:
+    """Whether a priority queue could start some ready run before one that became ready
+    earlier: only a run of higher priority than one already waiting can overtake it.
+
+    Runs become ready when their site is reached in the body (a site without upstreams) or
+    when their upstreams finish. Neither can overtake if each site is reached once, in an
+    order of non-increasing priority, and every site that waits on another has no site of
+    another priority after it (``a = inc.map(...)`` then ``add.map(a, ...)``: first come,
+    first served already runs every ``inc`` first). Otherwise — a site reached again in a
+    loop, a subflow, a later site of higher priority — the queue may reorder.
+    """
+    order: list[str] = []
+    for node in flow_plan.nodes:
+        site = sites[node.id]
+        if node.kind == "subflow":
+            return True
+        if site in order:
+            if order[-1] != site:  # reached again after another site: a loop
+                return True
+            continue
+        order.append(site)
+    waits = {sites[edge.target] for edge in flow_plan.edges if edge.target in sites}
+    for position, site in enumerate(order):
+        later = order[position + 1 :]
+        if later and priority[later[0]] > priority[site]:
+            return True
+        if site in waits and any(priority[other] != priority[site] for other in later):
+            return True
+    return False
 
 
 def _site_priorities(

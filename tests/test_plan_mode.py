@@ -468,3 +468,50 @@ def test_a_loop_of_submits_leaves_priorities_to_the_runs(tmp_path: Path) -> None
     records = _run(f"{path}:busy", "threads", facts)
     chain = [run.priority for run in records if str(run.parameters["name"]).startswith("chain")]
     assert chain == [3.0, 2.0, 1.0]
+
+
+STAGES = """
+from prefect import flow, task
+
+
+@task
+def inc(x):
+    return x + 1
+
+
+@flow
+def stages(n: int = 4):
+    a = inc.map(range(n))
+    b = inc.map(a)
+    return [f.result() for f in b]
+"""
+
+
+@pytest.mark.parametrize(
+    ("body", "reorders"),
+    [
+        # every inc of the first map is queued before any of the second becomes ready
+        ("", False),
+        # a middle stage becomes ready while runs of the last, lower, stage wait
+        ("    c = inc.map(b)\n", True),
+        # a later site of higher priority than the waiting second map
+        ("    x = inc.submit(1)\n    y = inc.submit(x)\n    z = inc.submit(y)\n", True),
+    ],
+)
+def test_the_plan_says_whether_priority_can_reorder_ready_runs(
+    tmp_path: Path, body: str, reorders: bool
+) -> None:
+    """Where first come, first served already starts the longest path first, a thread pool
+    in plan mode queues its runs as dynamic mode does, with no priority queue."""
+    path = tmp_path / "stages.py"
+    path.write_text(STAGES.replace("    return [f", body + "    return [f"))
+    facts = facts_of(compile_file(path).flow("stages"))
+    assert facts.priorities is not None
+    assert facts.reorders is reorders
+    records = _run(f"{path}:stages", "threads", facts)
+    assert all(run.state.is_completed() for run in records)
+    # Priorities that order nothing are not looked up (runs keep the default, 0).
+    priorities = dict(facts.priorities) if reorders else {}
+    assert all(
+        run.priority == priorities.get(str(run.node).partition("#")[0], 0.0) for run in records
+    )

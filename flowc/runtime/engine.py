@@ -179,6 +179,9 @@ def _schedule_or_defer(
     if deferred is not None and parent is None:
         if not runner.supports_groups and not runner.supports_pipelining:
             options = flow_run.root.plan
+            if options is not None and not options.reorders:  # nothing to group or order
+                dispatch_submitted(run, runner)
+                return
             priority = options.priority_of(run.node) if options is not None else None
             if priority is not None:  # nothing to group: the plan's priority is all there is
                 run.priority = priority

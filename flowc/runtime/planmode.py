@@ -56,6 +56,13 @@ class PlanOptions:
             return None
         return self.site_priorities.get(site_of(node))
 
+    @property
+    def reorders(self) -> bool:
+        """Whether ready runs should wait in a priority queue rather than first come, first
+        served. Not where the plan shows that priority cannot change their order: on a runner
+        that groups nothing, such a flow's runs are then dispatched as in dynamic mode."""
+        return self.site_priorities is None or self.facts is None or self.facts.reorders
+
 
 _active: contextvars.ContextVar[PlanOptions | None] = contextvars.ContextVar(
     "flowc_plan_mode", default=None

@@ -156,7 +156,8 @@ class ThreadPoolTaskRunner(TaskRunner):
 
         self._limit = self.max_workers or min(32, (os.cpu_count() or 1) + 4)
         plan = active_plan()
-        self._queue = _PriorityQueue() if plan is not None and plan.defer else queue.SimpleQueue()
+        ordered = plan is not None and plan.defer and plan.reorders
+        self._queue = _PriorityQueue() if ordered else queue.SimpleQueue()
         self._threads = []
 
     def _shutdown(self, abandon_running: bool) -> None:
