@@ -431,3 +431,24 @@ def test_shutdown_cancelling_pending_tells_their_callbacks(tmp_path: Path) -> No
     pool.shutdown(wait=True, cancel_pending=True)
     assert all(isinstance(replies.got[f"queued-{i}"][0], CancelledError) for i in range(3))
     assert isinstance(replies.value("running"), int)  # the running call was let finish
+
+
+def _workers_started(pool: WorkerPool) -> int:
+    with pool._lock:
+        return len(pool._workers)
+
+
+def test_warm_starts_every_worker_before_any_call() -> None:
+    with WorkerPool(2) as pool:
+        pool.warm()
+        wait_for(lambda: _workers_started(pool) == 2)
+        pids = {result(pool.submit(payload(os.getpid))) for _ in range(20)}
+        assert pids <= {w.process.pid for w in pool._workers} and os.getpid() not in pids
+        assert _workers_started(pool) == 2  # the calls found them: none more were started
+
+
+def test_warm_after_shutdown_starts_nothing() -> None:
+    pool = WorkerPool(2)
+    pool.shutdown(wait=True)
+    pool.warm()
+    assert _workers_started(pool) == 0

@@ -45,6 +45,7 @@ class ProcessPoolTaskRunner(TaskRunner):
 
     def _start(self) -> None:
         self._pool = WorkerPool(self.max_workers or os.cpu_count() or 1, worker_fn=wire.run_packed)
+        self._pool.warm()  # a flow run is starting: its first task runs will not wait
 
     def _shutdown(self, abandon_running: bool) -> None:
         pool, self._pool = self._pool, None

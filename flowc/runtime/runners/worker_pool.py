@@ -286,6 +286,7 @@ class WorkerPool:
         self._thread: threading.Thread | None = None
         self._wake_r, self._wake_w = multiprocessing.Pipe(duplex=False)
         self._wake_pending = False
+        self._warming = False  # start every worker at the next dispatch (see warm)
 
     @property
     def max_workers(self) -> int:
@@ -311,17 +312,34 @@ class WorkerPool:
         self._enqueue(call)
         return call
 
+    def warm(self) -> None:
+        """Start every worker now, in the background, instead of with the first calls.
+
+        A caller that knows calls are coming (a flow run on this pool) overlaps the workers'
+        start — a fork server's first start loads flowc's worker code — with its own work
+        before the first call, instead of making that call wait for it.
+        """
+        with self._lock:
+            if self._shutdown:
+                return
+            self._warming = True
+            self._start_dispatcher_locked()
+            self._wake_locked()
+
     def _enqueue(self, call: _Call) -> None:
         with self._lock:
             if self._shutdown:
                 raise RuntimeError("cannot submit to a pool that is shut down")
             self._pending.append(call)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="flowc-worker-pool")
-                self._thread.daemon = True
-                self._thread.start()
-                _live_pools.add(self)
+            self._start_dispatcher_locked()
             self._wake_locked()
+
+    def _start_dispatcher_locked(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="flowc-worker-pool")
+            self._thread.daemon = True
+            self._thread.start()
+            _live_pools.add(self)
 
     def kill(self, target: Future[bytes] | CallHandle, exc: BaseException) -> bool:
         """Stop the call of ``target`` (a future from :meth:`submit`, a handle from
@@ -449,6 +467,9 @@ class WorkerPool:
             live = [w for w in self._workers if not w.retiring]
             idle = sum(w.call is None for w in live)
             missing = min(len(self._pending) - idle, self._max_workers - len(live))
+            if self._warming:
+                self._warming = False
+                missing = self._max_workers - len(live)
         started = [self._start_worker() for _ in range(missing)]  # outside the lock: slow-ish
         messages: list[tuple[_Worker, tuple[int, bytes] | None]] = []
         with self._lock:
