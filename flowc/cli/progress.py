@@ -317,9 +317,10 @@ def _lines_mode(
             yield
     finally:
         # The closing line only ends a series: a run shorter than one interval is summed up
-        # by the summary table alone, as in the live view's terminal-less mode.
-        tally = watcher.poll()
-        if printed and tally is not None and tally.seen:
+        # by the summary table alone, as in the live view's terminal-less mode (and its runs
+        # are not counted at all: that walk would cost a short run of many tasks its time).
+        tally = watcher.poll() if printed else None
+        if tally is not None and tally.seen:
             err.print(_line(tally, totals, watcher.elapsed()), highlight=False, markup=False)
 
 
