@@ -128,6 +128,33 @@ def test_links_verify_identity():
     assert links.producer_of([1, 2]) is None
 
 
+def test_links_written_from_many_threads_at_once_are_all_kept():
+    """Task runs finish on many threads and each links its result, with no lock."""
+    import threading
+
+    links = ResultLinks()
+
+    class Run:
+        pass
+
+    barrier = threading.Barrier(8)
+    made: list[list[tuple[object, object]]] = [[] for _ in range(8)]
+
+    def finish(k: int) -> None:
+        barrier.wait()
+        for i in range(5_000):
+            value, run = ([k, i] if i % 2 else 1000 + 10_000 * k + i), Run()
+            made[k].append((value, run))
+            links.link(value, run)  # type: ignore[arg-type]
+
+    threads = [threading.Thread(target=finish, args=(k,)) for k in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(links.producer_of(value) is run for pairs in made for value, run in pairs)
+
+
 def test_a_state_or_future_a_subflow_returned_stands_for_its_own_run_only():
     @flow
     def pair():
