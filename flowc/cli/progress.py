@@ -22,20 +22,12 @@ from typing import TYPE_CHECKING, Literal
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 from flowc.runtime.states import StateType
 
 if TYPE_CHECKING:
+    from rich.progress import TaskID
+
     from flowc.runtime.report import RunCapture
     from flowc.runtime.taskrun import TaskRun
 
@@ -191,6 +183,17 @@ class _Bars:
     """A rich Progress with an overall bar first, then one bar per task in plan order."""
 
     def __init__(self, err: Console, planned: Mapping[str, int]) -> None:
+        # Imported here: the plain-lines display (logs, CI) has no use for rich's bars.
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TaskProgressColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
         self.progress = Progress(
             TextColumn("[progress.description]{task.description}"),
             BarColumn(),
