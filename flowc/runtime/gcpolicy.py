@@ -3,11 +3,11 @@
 CPython's collector runs a young-generation pass every 700 new container objects (2,000 from
 3.14) and, now and then, a pass over every object alive. A flow run keeps each of its task
 runs — run, state, future, parameters, result — until its report is written, and creates
-several containers per run, so a flow of 200,000 runs on a thread pool spent over a third of
-its time in the collector re-examining runs that were still in use (and a plan-mode flush,
-which creates its runs in one burst, half of it). Reference counting frees nearly everything
-a run leaves behind; the collector is only needed for cycles, and those can wait for a larger
-batch of allocations.
+several containers per run, so a two-stage map of 200,000 runs spent from a fifth (dynamic
+mode, threads) to nearly half (plan mode, processes, which creates its runs in one burst) of
+its time in the collector, re-examining runs that were still in use. Reference counting frees
+nearly everything a run leaves behind; the collector is only needed for cycles, and those can
+wait for a larger batch of allocations.
 
 So while any flow run is running in this process, the young generation's threshold is at
 least :data:`YOUNG_THRESHOLD`; the older generations keep theirs. The previous thresholds come
