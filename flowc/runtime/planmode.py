@@ -40,10 +40,15 @@ class PlanOptions:
     applied: list[list[tuple[str, str]]] = field(default_factory=list)
     #: call site id -> priority, from the compiled plan (see :meth:`priority_of`).
     site_priorities: dict[str, float] | None = field(init=False, default=None)
+    #: whether ready runs should wait in a priority queue rather than first come, first
+    #: served. Not where the plan shows that priority cannot change their order: on a runner
+    #: that groups nothing, such a flow's runs are then dispatched as in dynamic mode.
+    reorders: bool = field(init=False, default=True)
 
     def __post_init__(self) -> None:
         if self.facts is not None and self.facts.priorities is not None and self.optimize:
             self.site_priorities = dict(self.facts.priorities)
+            self.reorders = self.facts.reorders
 
     def priority_of(self, node: str | None) -> float | None:
         """The priority the compiled plan gives a run of this node's call site, or None.
@@ -55,13 +60,6 @@ class PlanOptions:
         if self.site_priorities is None or node is None:
             return None
         return self.site_priorities.get(site_of(node))
-
-    @property
-    def reorders(self) -> bool:
-        """Whether ready runs should wait in a priority queue rather than first come, first
-        served. Not where the plan shows that priority cannot change their order: on a runner
-        that groups nothing, such a flow's runs are then dispatched as in dynamic mode."""
-        return self.site_priorities is None or self.facts is None or self.facts.reorders
 
 
 _active: contextvars.ContextVar[PlanOptions | None] = contextvars.ContextVar(
