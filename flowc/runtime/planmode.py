@@ -1,8 +1,7 @@
 """Whether flow runs execute in plan mode, and with what: a context variable and its options.
 
-Kept apart from :mod:`flowc.runtime.planexec` (which imports NetworkX for the optimizer) so
-that every flow run can ask "plan mode?" without paying that import: a dynamic run never
-loads it.
+Kept apart from :mod:`flowc.runtime.planexec` (which loads the optimizer) so that every flow
+run can ask "plan mode?" without paying that import: a dynamic run never loads it.
 """
 
 from __future__ import annotations
