@@ -14,6 +14,7 @@ in Prefect), even when it is a direct member of a subflow's returned tuple.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from flowc.runtime.annotations import BaseAnnotation, quote
@@ -85,10 +86,22 @@ class ResultLinks:
             return entry[1]
         return None
 
-    def producers(self, values: Any, max_depth: int | None = None) -> list[TaskRun]:
-        """The runs whose results appear anywhere in ``values`` (``quote`` hides a value)."""
+    def producers(self, arguments: Iterable[Any]) -> list[TaskRun]:
+        """The runs whose results appear anywhere in ``arguments`` (``quote`` hides a value).
+
+        Most arguments are leaves (numbers, strings) or futures: a leaf is one lookup, with
+        no walk.
+        """
         found: dict[int, TaskRun] = {}
-        self._walk(values, found, set(), 0, max_depth)
+        seen: set[int] = set()
+        by_id = self._by_id
+        for value in arguments:
+            if type(value) in _LEAVES:
+                entry = by_id.get(id(value))
+                if entry is not None and entry[0] is value:
+                    found.setdefault(id(entry[1]), entry[1])
+                continue
+            self._walk(value, found, seen, 1, None)
         return list(found.values())
 
     def _walk(
