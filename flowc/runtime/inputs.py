@@ -139,18 +139,19 @@ def resolve_inputs(values: Any) -> Any:
             return state.data
         return state.exception()
 
-    return _visit(values, on_run, False, set(), rebuild=True)
+    return _rebuild(values, on_run)
 
 
 def replace_runs(values: Any, replace: Callable[[TaskRun], Any]) -> Any:
     """``values`` with every future and run state replaced by ``replace(run)``."""
+    return _rebuild(values, lambda run, _value, _allowed: replace(run))
 
-    def on_run(run: TaskRun, _value: Any, _allowed: bool) -> Any:
-        return replace(run)
 
+def _rebuild(values: Any, on_run: _OnRun) -> Any:
     if type(values) is not dict:
         return _visit(values, on_run, False, set(), rebuild=True)
-    # Parameters by name: a future given as the argument itself needs no walk.
+    # Parameters by name: an atomic value, or a future given as the argument itself (a
+    # ``.map`` item), needs no walk.
     seen: set[int] = set()
     out = {}
     for name, value in values.items():
@@ -158,7 +159,7 @@ def replace_runs(values: Any, replace: Callable[[TaskRun], Any]) -> Any:
         if kind in _ATOMIC:
             out[name] = value
         elif kind is TaskRunFuture:
-            out[name] = replace(value._run)
+            out[name] = on_run(value._run, value, False)
         else:
             out[name] = _visit(value, on_run, False, seen, rebuild=True)
     return out
