@@ -13,7 +13,7 @@ each run of an expanded node (``say_hello@12#3``). Two call sites of one task on
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
@@ -123,6 +123,27 @@ class FlowPlan(_Model):
     _unlisted: dict[str, int] = PrivateAttr(default_factory=dict)
     #: Edges between an unlisted site and another whose run ``i`` waits on run ``i`` only.
     _aligned: set[tuple[str, str]] = PrivateAttr(default_factory=set)
+    #: What the compiler saw of its call sites and the nodes do not say (see record_sites);
+    #: None for a plan read back from JSON.
+    _chained: frozenset[str] | None = PrivateAttr(default=None)
+    _repeated: frozenset[str] | None = PrivateAttr(default=None)
+
+    def record_sites(self, chained: Iterable[str], repeated: Iterable[str]) -> None:
+        """The compiler's findings: sites whose runs wait on each other (a loop chaining one
+        site's submits, collapsed into one node), and sites the body reaches more than once
+        (a loop, a helper called twice), whose runs are then submitted between other
+        sites' runs."""
+        self._chained, self._repeated = frozenset(chained), frozenset(repeated)
+
+    @property
+    def chained_sites(self) -> frozenset[str] | None:
+        """Call sites whose runs wait on each other; None where not known."""
+        return self._chained
+
+    @property
+    def repeated_sites(self) -> frozenset[str] | None:
+        """Call sites the body reaches more than once; None where not known."""
+        return self._repeated
 
     def defer_runs(self, site_id: str, count: int) -> None:
         """Mark the node ``site_id`` as a site whose ``count`` runs are listed only on output."""

@@ -87,11 +87,19 @@ def facts_of(flow_plan: FlowPlan) -> FlowFacts:
         sites[node.id] = site
         task, count = counts.get(site, (node.task, 0))
         counts[site] = (task, count + (node.count or 0))
-    # A submit made more than once (in a loop) may wait on its own earlier runs, whose
-    # priorities then differ run by run: only the runs themselves can order those.
-    looped = any(
-        node.kind == "submit" and counts[sites[node.id]][1] != 1 for node in flow_plan.nodes
-    )
+    # Runs of one site that wait on each other (a loop chaining its submits) differ in
+    # priority run by run: only the runs themselves can order those. Where the compiler's
+    # findings are not at hand (a plan read back from JSON), any submit made more than once
+    # may be such a loop.
+    chained = flow_plan.chained_sites
+    if chained is None:
+        looped = any(
+            node.kind == "submit" and counts[sites[node.id]][1] != 1 for node in flow_plan.nodes
+        )
+    else:
+        looped = bool(chained) or any(
+            sites.get(edge.source) == sites.get(edge.target) for edge in flow_plan.edges
+        )
     priorities = None if looped else _site_priorities(flow_plan, sites)
     return FlowFacts(
         flow_plan.name,
@@ -113,9 +121,16 @@ def _priority_reorders(
     when their upstreams finish. Neither can overtake if each site is reached once, in an
     order of non-increasing priority, and every site that waits on another has no site of
     another priority after it (``a = inc.map(...)`` then ``add.map(a, ...)``: first come,
-    first served already runs every ``inc`` first). Otherwise — a site reached again in a
-    loop, a subflow, a later site of higher priority — the queue may reorder.
+    first served already runs every ``inc`` first). Otherwise — a site reached again (a
+    loop), a subflow, a later site of higher priority — the queue may reorder.
     """
+    repeated = flow_plan.repeated_sites
+    if repeated is None:  # not known: a submit made more than once was reached repeatedly
+        repeated = frozenset(
+            sites[node.id] for node in flow_plan.nodes if node.kind == "submit" and node.count != 1
+        )
+    if repeated:
+        return True
     order: list[str] = []
     for node in flow_plan.nodes:
         site = sites[node.id]

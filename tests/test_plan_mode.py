@@ -515,3 +515,68 @@ def test_the_plan_says_whether_priority_can_reorder_ready_runs(
     assert all(
         run.priority == priorities.get(str(run.node).partition("#")[0], 0.0) for run in records
     )
+
+
+LOOPED = """
+from prefect import flow, task
+
+
+@task
+def inc(x):
+    return x + 1
+
+
+@task
+def total(xs):
+    return sum(xs)
+
+
+@flow
+def looped(n: int = 5):
+    futures = []
+    for i in range(n):
+        a = inc.submit(i)
+        futures.append(inc.submit(a))
+    return total.submit(futures).result()
+"""
+
+
+def test_a_loop_of_independent_submits_is_dispatched_as_submitted_on_threads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each iteration's runs wait only on that iteration's: the compiler says no site's runs
+    wait on each other, so the plan gives per-site priorities and nothing is held. The sites
+    are reached again and again, between each other's runs, so a priority queue orders them."""
+    from flowc.runtime import planexec
+
+    def held(*_args: Any) -> None:
+        raise AssertionError("runs were held for a flush")
+
+    monkeypatch.setattr(planexec, "_dispatch_optimised", held)
+    path = tmp_path / "looped.py"
+    path.write_text(LOOPED)
+    facts = facts_of(compile_file(path).flow("looped"))
+    assert dict(facts.priorities or ()) == {"inc@19": 3.0, "inc@20": 2.0, "total@21": 1.0}
+    assert facts.reorders
+    records = _run(f"{path}:looped", "threads", facts)
+    assert all(run.state.is_completed() for run in records)
+    assert records[-1].state.result() == sum(range(2, 7))
+    assert {run.node.partition("#")[0]: run.priority for run in records if run.node} == {
+        "inc@19": 3.0,
+        "inc@20": 2.0,
+        "total@21": 1.0,
+    }
+
+
+def test_a_plan_read_back_from_json_keeps_looped_submits_to_the_runs(tmp_path: Path) -> None:
+    """What the compiler saw of loops is not in the JSON: read back, a plan cannot tell a loop
+    of independent submits from one chaining them, and gives no priorities."""
+    from flowc.plan import Plan
+
+    path = tmp_path / "looped.py"
+    path.write_text(LOOPED)
+    plan = compile_file(path).plan
+    assert facts_of(plan.flow("looped")).priorities is not None
+    read_back = Plan.model_validate_json(plan.model_dump_json(by_alias=True))
+    facts = facts_of(read_back.flow("looped"))
+    assert facts.priorities is None and facts.reorders

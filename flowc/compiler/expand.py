@@ -119,5 +119,9 @@ def build_plan(interp: Interpreter, plan: FlowPlan, expand: bool) -> FlowPlan:
                 f"which run waits for which is not listed{where}"
             )
             plan.breaks.append(GraphBreak(line=site.line, col=site.col, reason=reason))
+    plan.record_sites(
+        chained=[ids[key] for key in chained],
+        repeated=[ids[site.key] for site in interp.by_key if site.visits > 1],
+    )
     plan.expanded = expand
     return plan

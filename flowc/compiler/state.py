@@ -76,6 +76,9 @@ class Site:
     #: a large ``.map`` made once: its runs are alike and kept as one ref, ``(key, None)``
     #: (see :class:`flowc.compiler.values.Sized`); expanded to runs only on request.
     uniform: bool = False
+    #: how often the walk reached it (loops around it multiply): more than once, its runs are
+    #: submitted at different moments of the body, between other sites' runs
+    visits: int = 0
 
 
 @dataclass(eq=False)
@@ -256,6 +259,7 @@ class State:
 
     def add_runs(self, site: Site, n: int | None, reason: str | None = None) -> list[RunRef]:
         reason = self.dynamic or reason
+        site.visits += self.mult
         if reason is not None or n is None:
             site.dynamic = site.dynamic or reason or "count known only at run time"
             site.exact = False
@@ -277,6 +281,7 @@ class State:
         A site reached again (a loop walked more than once) cannot say which of its runs
         came from which visit: it is then only counted, like runs counted by arithmetic.
         """
+        site.visits += self.mult
         site.uniform = site.runs == 0 and self.mult == 1
         site.exact = site.exact and site.uniform
         site.runs += n * self.mult
