@@ -10,6 +10,9 @@ are all in the figure, as a user sees them. Every run's printed result is checke
   faster on processes, where it batches, ``<= 0.2x``); the notes give µs and peak bytes per
   run for both.
 * ``S<k>-threads-memory``: the driver's peak memory, plan against dynamic (``<= 1.0x``).
+* ``S-loop-threads`` (and ``-memory``): the same at the small size for submits made in a loop
+  (``inc.submit(i)`` then ``inc.submit(a)`` per iteration, then a reduce), as Prefect users
+  write them (``<= 1.0x``).
 * ``S-growth-threads``: plan mode's per-run time at the largest size against the smallest
   (``<= 1.2x`` over x10, or x100 with ``--scale full``).
 * ``S-graph-wide``: ``flowc graph`` of a 1,000,000-wide map against a 10-wide one (``<= 1.0x``).
@@ -56,6 +59,31 @@ def two_stage(n: int = 10):
     return sum(b.result())
 """
 
+#: Submits in a loop, each iteration's two runs waiting only on each other, then a reduce
+#: (``2n + 1`` task runs): what a Prefect user writes where the two-stage map is not at hand.
+LOOP_FLOW = """\
+from prefect import flow, task
+
+
+@task
+def inc(x):
+    return x + 1
+
+
+@task
+def total(xs):
+    return sum(xs)
+
+
+@flow
+def two_stage(n: int = 10):
+    futures = []
+    for i in range(n):
+        a = inc.submit(i)
+        futures.append(inc.submit(a))
+    return total.submit(futures).result()
+"""
+
 #: Runs the flowc CLI and writes the process's peak resident memory (bytes) to the file
 #: named by FLOWC_BENCH_PEAK when it exits, however it exits. The peak is the kernel's
 #: high-water mark of this program's own memory (VmHWM): ``ru_maxrss`` would carry over the
@@ -93,10 +121,10 @@ def _full() -> bool:
 class _Workdir:
     """The flow file and the peak-memory file, in one temporary directory."""
 
-    def __init__(self) -> None:
+    def __init__(self, flow: str = FLOW) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="flowc-bench-scale-"))
         self.flow = self.dir / "two_stage.py"
-        self.flow.write_text(FLOW)
+        self.flow.write_text(flow)
         self.peak_file = self.dir / "peak"
         #: flowc's plan cache for these runs only (see flowc.runplan)
         self.home = self.dir / "home"
@@ -127,10 +155,12 @@ def _expected(n: int) -> int:
     return sum(2 * i + 1 for i in range(n))
 
 
-def _run_pair(size: int, runner: str, memory: bool) -> Workload:
-    """Plan against dynamic for ``size`` runs (``size // 2`` items per map) on ``runner``."""
-    work = _Workdir()
+def _run_pair(size: int, runner: str, memory: bool, loop: bool = False) -> Workload:
+    """Plan against dynamic for ``size`` runs (``size // 2`` items per map, or iterations of
+    the loop) on ``runner``."""
+    work = _Workdir(LOOP_FLOW if loop else FLOW)
     n = size // 2
+    expected = sum(i + 2 for i in range(n)) if loop else _expected(n)
     peaks: dict[str, list[int]] = {"on": [], "off": []}
     seconds: dict[str, list[float]] = {"on": [], "off": []}
 
@@ -139,7 +169,7 @@ def _run_pair(size: int, runner: str, memory: bool) -> Workload:
             took, peak, out = work.flowc(
                 "run", str(work.flow), "-p", f"n={n}", "--plan", mode, "--runner", runner
             )
-            if f"result: {_expected(n)}" not in out:
+            if f"result: {expected}" not in out:
                 workload.problems.append(f"--plan {mode}: wrong or missing result: {out[-200:]}")
             peaks[mode].append(peak)
             seconds[mode].append(took)
@@ -275,6 +305,30 @@ def _benchmarks() -> list[Benchmark]:
                 time_limit=limit,
             )
         )
+    loop_size = sizes[0]
+    out.append(
+        Benchmark(
+            "S-loop-threads",
+            f"flowc run --plan on vs --plan off, submits in a loop, {loop_size:,} runs, threads",
+            lambda: _run_pair(loop_size, "threads", memory=False, loop=True),
+            Target("ratio", 1.0),
+            repeats=3,
+            quick_repeats=1,
+            time_limit=limit,
+        )
+    )
+    out.append(
+        Benchmark(
+            "S-loop-threads-memory",
+            f"peak memory of the same two processes, submits in a loop, {loop_size:,} runs",
+            lambda: _run_pair(loop_size, "threads", memory=True, loop=True),
+            Target("ratio", 1.0),
+            unit="B",
+            repeats=3,
+            quick_repeats=1,
+            time_limit=limit,
+        )
+    )
     out.append(
         Benchmark(
             "S-growth-threads",
