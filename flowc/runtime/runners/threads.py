@@ -129,10 +129,12 @@ class _PriorityQueue:
         buckets = self._buckets
         while True:
             for rank in self._ranks:
-                try:
-                    return buckets[rank].popleft()
-                except IndexError:
-                    continue
+                bucket = buckets[rank]
+                if bucket:  # an empty bucket costs a test, not a raised IndexError
+                    try:
+                        return bucket.popleft()
+                    except IndexError:  # another taker emptied it since
+                        continue
 
 
 class ThreadPoolTaskRunner(TaskRunner):
