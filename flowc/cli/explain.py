@@ -5,7 +5,9 @@ The numbers come from the compiler (:mod:`flowc.compiler.explain`,
 them out as tables and lines, or passes their JSON through.
 """
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -45,7 +47,6 @@ def explain(
 ) -> None:
     """Size up FILE's flows: call sites, edges, task runs, width, depth, critical path, breaks."""
     from flowc.compiler.explain import explain as explain_plan
-    from flowc.compiler.targets import CommandError
 
     out, err = Console(), Console(stderr=True)
     if fmt not in ("text", "json"):
@@ -53,20 +54,29 @@ def explain(
     if optimized:
         _explain_optimized(target, param or [], fmt, out, err)
         return
-    try:
+    with _compile_errors(target, err):
         compiled = _compiled(target, param or [], expand)
         explanation = explain_plan(compiled.selected_plan())
+    if fmt == "json":
+        sys.stdout.write(explanation.to_json() + "\n")
+        return
+    for flow in explanation.flows:
+        out.print(_explanation_table(flow), soft_wrap=True)
+
+
+@contextlib.contextmanager
+def _compile_errors(target: str, err: Console) -> Iterator[None]:
+    """Compiling the target: its errors as the command's messages and exit codes."""
+    from flowc.compiler.targets import CommandError
+
+    try:
+        yield
     except CommandError as exc:
         fail_lines(err, exc.lines)
     except UsageError as exc:
         fail(err, str(exc), EXIT_USAGE)
     except ValueError as exc:  # a plan that is not a DAG
         fail(err, f"{target}: {exc}", EXIT_USAGE)
-    if fmt == "json":
-        sys.stdout.write(explanation.to_json() + "\n")
-        return
-    for flow in explanation.flows:
-        out.print(_explanation_table(flow), soft_wrap=True)
 
 
 def _compiled(target: str, params: list[str], expand: bool) -> "Compiled":
@@ -82,21 +92,14 @@ def _explain_optimized(
     import json
 
     from flowc.compiler.optimized import explain_optimized, flow_runners
-    from flowc.compiler.targets import CommandError
 
-    try:
+    with _compile_errors(target, err):
         compiled = _compiled(target, params, expand=True)
         runners = flow_runners(compiled.path)
         results = [
             explain_optimized(flow, runner=runners.get(flow.name))
             for flow in compiled.selected_plan().flows
         ]
-    except CommandError as exc:
-        fail_lines(err, exc.lines)
-    except UsageError as exc:
-        fail(err, str(exc), EXIT_USAGE)
-    except ValueError as exc:  # a plan that is not a DAG
-        fail(err, f"{target}: {exc}", EXIT_USAGE)
     if fmt == "json":
         sys.stdout.write(json.dumps([r.model_dump() for r in results], indent=2) + "\n")
         return
