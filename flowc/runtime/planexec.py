@@ -151,7 +151,7 @@ def _dispatch_optimised(runs: list[TaskRun], runner: TaskRunner, options: PlanOp
     plan = plan_sites(sites, fuse=grouping, batch=grouping, workers=runner.worker_count)
     if plan is None:  # the runs of a site differ: the passes decide run by run
         del sites
-        placed, position = _optimise_runs(runs, grouping, options, runner.worker_count)
+        placed, position = _optimise_runs(runs, grouping, pipelining, options, runner)
     else:
         options.applied.append(plan.applied)
         priority, site = plan.priority, sites.site
@@ -165,8 +165,8 @@ def _dispatch_optimised(runs: list[TaskRun], runner: TaskRunner, options: PlanOp
             return
         placed = plan.units
         rank = plan.rank
-        position = [rank[s] for s in site]
-    if pipelining:
+        position = [rank[s] for s in site] if pipelining else None
+    if position is not None:
         # Upstreams before downstreams, so each run finds its upstreams' native futures.
         placed.sort(key=lambda unit: min(position[cast(int, run)] for run in unit.runs))
     for unit in placed:
@@ -181,14 +181,21 @@ def _dispatch_optimised(runs: list[TaskRun], runner: TaskRunner, options: PlanOp
 
 
 def _optimise_runs(
-    runs: list[TaskRun], grouping: bool, options: PlanOptions, workers: int
-) -> tuple[list[Unit], list[int]]:
-    """The passes on the graph of runs: the units, and each run's place in an order of it."""
+    runs: list[TaskRun],
+    grouping: bool,
+    pipelining: bool,
+    options: PlanOptions,
+    runner: TaskRunner,
+) -> tuple[list[Unit], list[int] | None]:
+    """The passes on the graph of runs: the units and, to pipeline them, each run's place in
+    an order of the graph."""
     graph = run_graph(runs, grouping)
-    optimize(graph, fuse=grouping, batch=grouping, workers=workers)
+    optimize(graph, fuse=grouping, batch=grouping, workers=runner.worker_count)
     options.applied.append(graph.graph["applied"])
     for i, run in enumerate(runs):
         run.priority = graph.nodes[i]["priority"]
+    if not pipelining:
+        return units(graph), None
     position = [0] * len(runs)
     for rank, node in enumerate(graph.order()):
         position[cast(int, node)] = rank
